@@ -1,0 +1,36 @@
+#include "block/block_image.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace cella::block {
+
+Result<void> BlockImage::discard(uint64_t offset, uint64_t length) {
+  if (offset > size() || length > size() - offset) {
+    return make_error("discard of {} bytes at {} is beyond the end of the disk", length, offset);
+  }
+  return ok();
+}
+
+Result<void> BlockImage::write_zeroes(uint64_t offset, uint64_t length, bool /*may_unmap*/) {
+  if (offset > size() || length > size() - offset) {
+    return make_error("write-zeroes of {} bytes at {} is beyond the end of the disk", length, offset);
+  }
+  static constexpr size_t kChunk = 1 << 20;
+  std::vector<uint8_t> zeros(std::min<uint64_t>(length, kChunk), 0);
+  while (length > 0) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(length, kChunk));
+    CELLA_TRY(write(offset, std::span<const uint8_t>(zeros.data(), n)));
+    offset += n;
+    length -= n;
+  }
+  return ok();
+}
+
+Result<void> BlockImage::resize(uint64_t /*new_size*/) {
+  return make_error("{} images cannot be resized", format_name());
+}
+
+Result<CheckReport> BlockImage::check(bool /*repair*/) { return CheckReport{}; }
+
+}  // namespace cella::block

@@ -1,0 +1,83 @@
+// BlockImage: one virtual disk, whatever its on-disk format. Devices (virtio-blk) and the
+// `cella img` command see only this interface; formats never know who uses them.
+//
+// Threading: a BlockImage is driven by one thread at a time (the caller serializes); an
+// asynchronous layer above it provides concurrency.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace cella::block {
+
+// How a guest-visible range of the disk is backed, as `qemu-img map` reports it.
+enum class ExtentKind : uint8_t {
+  kData,          // allocated in the image at `depth` of the chain; reads what was written
+  kZero,          // known to read as zeros (zero cluster, unallocated with no backing, hole)
+  kUnallocated,   // not allocated at this depth: reads fall through to the backing image
+};
+
+struct Extent {
+  uint64_t offset = 0;  // guest byte offset
+  uint64_t length = 0;
+  ExtentKind kind = ExtentKind::kData;
+  int depth = 0;               // 0: this image, 1: its backing file, ...
+  int64_t host_offset = -1;    // offset in the file holding the data, -1 if none or unknown
+  std::string host_file;       // that file, when host_offset is known
+};
+
+// The result of a format's own consistency check (`cella img check`). Exit codes follow
+// qemu-img: 0 clean, 2 corruptions, 3 leaks only.
+struct CheckReport {
+  uint64_t corruptions = 0;        // metadata that can lose or misdirect data
+  uint64_t leaks = 0;              // allocated host space referenced by nothing
+  uint64_t corruptions_fixed = 0;
+  uint64_t leaks_fixed = 0;
+  uint64_t allocated_clusters = 0;  // where the format has clusters/blocks
+  uint64_t total_clusters = 0;
+  std::vector<std::string> messages;  // one line per problem found, naming it
+};
+
+// Format-specific facts for `cella img info`, as key/value pairs in display order.
+struct InfoField {
+  std::string key;
+  std::string value;
+};
+
+class BlockImage {
+ public:
+  virtual ~BlockImage() = default;
+
+  virtual std::string format_name() const = 0;  // "raw", "qcow2", "vhd", "vhdx", "vmdk", "vdi"
+  virtual uint64_t size() const = 0;            // virtual disk size in bytes
+  virtual bool read_only() const = 0;
+
+  // Byte-granular I/O inside [0, size()); out-of-range requests are errors.
+  virtual Result<void> read(uint64_t offset, std::span<uint8_t> out) = 0;
+  virtual Result<void> write(uint64_t offset, std::span<const uint8_t> data) = 0;
+  // Makes every completed write durable, metadata included.
+  virtual Result<void> flush() = 0;
+  // Deallocates a range where the format can; the range then reads as zeros (or as the
+  // backing file where the format's semantics say so). Formats without discard return ok.
+  virtual Result<void> discard(uint64_t offset, uint64_t length);
+  // Makes a range read as zeros, deallocating it when may_unmap and the format allows.
+  virtual Result<void> write_zeroes(uint64_t offset, uint64_t length, bool may_unmap);
+  virtual Result<void> resize(uint64_t new_size);
+
+  // Allocation status of [offset, offset+length), in order, covering the range exactly.
+  virtual Result<std::vector<Extent>> map(uint64_t offset, uint64_t length) = 0;
+  virtual Result<CheckReport> check(bool repair);
+  virtual std::vector<InfoField> info() const { return {}; }
+
+  // The backing (parent) image of a differencing image, or nullptr.
+  virtual BlockImage* backing() const { return nullptr; }
+  // The host file name of this image (for messages and `map`).
+  virtual const std::string& path() const = 0;
+};
+
+}  // namespace cella::block
