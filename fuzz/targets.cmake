@@ -1,0 +1,1 @@
+# cella_fuzzer(<name> DEPS <libraries>): one line per fuzz target.
