@@ -31,6 +31,10 @@ Result<void> BlockImage::resize(uint64_t /*new_size*/) {
   return make_error("{} images cannot be resized", format_name());
 }
 
+Result<void> BlockImage::write_compressed(uint64_t /*offset*/, std::span<const uint8_t> /*cluster*/) {
+  return make_error("{} images do not support compressed writes", format_name());
+}
+
 Result<CheckReport> BlockImage::check(bool /*repair*/) { return CheckReport{}; }
 
 }  // namespace cella::block

@@ -69,6 +69,13 @@ class BlockImage {
   virtual Result<void> write_zeroes(uint64_t offset, uint64_t length, bool may_unmap);
   virtual Result<void> resize(uint64_t new_size);
 
+  // Allocation granularity (qcow2 cluster, VHD block, VMDK grain...), 0 where there is none.
+  virtual uint64_t cluster_size() const { return 0; }
+  // Compressed writes (qcow2, streamOptimized VMDK), used by `convert -c`: offset is aligned to
+  // cluster_size() and data is one whole cluster (the last one may be short at the disk's end).
+  virtual bool supports_compressed_writes() const { return false; }
+  virtual Result<void> write_compressed(uint64_t offset, std::span<const uint8_t> cluster);
+
   // Allocation status of [offset, offset+length), in order, covering the range exactly.
   virtual Result<std::vector<Extent>> map(uint64_t offset, uint64_t length) = 0;
   virtual Result<CheckReport> check(bool repair);
