@@ -18,6 +18,9 @@ struct OpenOptions {
   bool read_only = false;
   std::string format;         // empty: probe
   bool open_backing = true;   // false: open this image alone (qemu-img -U / rebase -u uses)
+  // The parent to use instead of the one the image names (or, for VDI differencing images,
+  // instead of searching the image's folder for it). Applies to this image only.
+  std::string backing_path;
   int max_chain_depth = 64;   // a longer chain, or a loop, is an error naming the files
   // Canonical paths of the images that opened this one (its children), for loop detection.
   std::vector<std::string> opened_by;
