@@ -4,6 +4,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "block/vdi/vdi.h"
 #include "block/vmdk/vmdk.h"
 
 namespace cella::block {
@@ -13,6 +14,7 @@ namespace cella::block {
 const std::vector<FormatDriver>& format_drivers() {
   static const std::vector<FormatDriver> drivers = {
       vmdk::vmdk_format(),
+      vdi::vdi_format(),
   };
   return drivers;
 }

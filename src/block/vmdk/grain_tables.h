@@ -33,6 +33,12 @@ class GrainTables {
 
   // The GTE of a grain: 0 when its grain table is absent.
   Result<uint32_t> get(uint64_t grain);
+  // Whether the grain table covering a grain exists (a GDE of 0 means a whole table of
+  // unallocated grains).
+  bool has_table(uint64_t grain) const {
+    const uint64_t index = grain / header_.num_gtes_per_gt;
+    return index < directory_.size() && directory_[index] != 0;
+  }
   // Changes a GTE (written back by flush), creating its grain table with `allocate` if needed.
   Result<void> set(uint64_t grain, uint32_t value, const Allocator& allocate);
   Result<void> flush();

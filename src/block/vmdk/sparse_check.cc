@@ -3,6 +3,7 @@
 // that nothing references (leaks).
 #include <algorithm>
 #include <string>
+#include <unordered_set>
 
 #include "base/bits.h"
 #include "block/vmdk/grain_stream.h"
@@ -56,6 +57,7 @@ Result<void> SparseExtent::check(CheckReport& report, bool repair) {
                       "the redundant grain directory"});
   }
   uint64_t stale = 0;
+  std::unordered_set<uint32_t> scanned;  // a table listed twice is an overlap, scanned once
   report.total_clusters += (size_ + grain_size - 1) / grain_size;
   for (uint64_t t = 0; t < tables.table_count(); ++t) {
     const uint32_t gde = tables.directory_entry(t);

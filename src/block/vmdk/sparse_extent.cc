@@ -107,7 +107,16 @@ Result<Segment> SparseExtent::lookup(uint64_t offset, uint64_t max_length) {
   if (segment.host_offset >= 0) segment.host_offset += static_cast<int64_t>(within);
   if (segment.kind == ExtentKind::kData && header_.compressed()) return segment;
   while (segment.length < max_length) {
-    CELLA_TRY_ASSIGN(next_gte, tables_->get(++grain));
+    ++grain;
+    if (segment.kind == ExtentKind::kUnallocated && !tables_->has_table(grain)) {
+      // A whole absent grain table: skip it at once.
+      const uint64_t table_end =
+          (grain / header_.num_gtes_per_gt + 1) * header_.num_gtes_per_gt * grain_size;
+      segment.length = std::min(max_length, table_end - offset);
+      grain = table_end / grain_size - 1;
+      continue;
+    }
+    CELLA_TRY_ASSIGN(next_gte, tables_->get(grain));
     CELLA_TRY_ASSIGN(next, classify(grain, next_gte));
     if (next.kind != segment.kind) break;
     if (next.kind == ExtentKind::kData &&

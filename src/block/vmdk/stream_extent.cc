@@ -150,8 +150,15 @@ Result<Segment> StreamExtent::lookup(uint64_t offset, uint64_t max_length) {
                   entry(grain)};
   if (grain == pending_grain_ || segment.compressed_sector != 0) return segment;
   segment.kind = ExtentKind::kUnallocated;
+  const uint64_t per_table = header_.num_gtes_per_gt;
   while (segment.length < max_length && ++grain != pending_grain_ && entry(grain) == 0) {
-    segment.length += std::min(grain_size, max_length - segment.length);
+    uint64_t next = grain + 1;
+    // A grain table holding no grain (and not the pending one) is skipped whole.
+    if (!tables_.contains(grain / per_table) && pending_grain_ / per_table != grain / per_table) {
+      next = (grain / per_table + 1) * per_table;
+    }
+    segment.length = std::min(max_length, next * grain_size - offset);
+    grain = next - 1;
   }
   return segment;
 }

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "base/log.h"
+#include "block/chain_helpers.h"
 
 namespace cella::block::vmdk {
 
@@ -64,13 +65,7 @@ Result<void> VmdkImage::for_each_piece(uint64_t offset, uint64_t length, Fn&& fn
 }
 
 Result<void> VmdkImage::read_background(uint64_t offset, std::span<uint8_t> out) {
-  size_t from_parent = 0;
-  if (backing_ && offset < backing_->size()) {
-    from_parent = static_cast<size_t>(std::min<uint64_t>(out.size(), backing_->size() - offset));
-    CELLA_TRY(backing_->read(offset, out.first(from_parent)));
-  }
-  std::memset(out.data() + from_parent, 0, out.size() - from_parent);
-  return ok();
+  return read_from_backing(backing_.get(), offset, out);
 }
 
 Background VmdkImage::background_for(const ExtentSlot& slot) {
@@ -206,47 +201,23 @@ Result<void> VmdkImage::write_compressed(uint64_t offset, std::span<const uint8_
 Result<std::vector<block::Extent>> VmdkImage::map(uint64_t offset, uint64_t length) {
   CELLA_TRY(check_range(offset, length, "map"));
   std::vector<block::Extent> out;
-  const auto add = [&out](block::Extent extent) {
-    if (!out.empty()) {
-      block::Extent& last = out.back();
-      const bool contiguous_host =
-          last.host_offset < 0
-              ? extent.host_offset < 0
-              : extent.host_offset == last.host_offset + static_cast<int64_t>(last.length);
-      if (last.kind == extent.kind && last.depth == extent.depth && contiguous_host &&
-          last.host_file == extent.host_file && last.offset + last.length == extent.offset) {
-        last.length += extent.length;
-        return;
+  const auto map_piece = [&](ExtentSlot& slot, uint64_t local, uint64_t n) -> Result<void> {
+    while (n > 0) {
+      CELLA_TRY_ASSIGN(segment, slot.extent->lookup(local, n));
+      const uint64_t at = slot.start + local;
+      if (segment.kind == ExtentKind::kUnallocated) {
+        CELLA_TRY(map_from_backing(backing_.get(), at, segment.length, out));
+      } else {
+        block::Extent extent{at, segment.length, segment.kind, 0, segment.host_offset, {}};
+        if (extent.host_offset >= 0) extent.host_file = slot.extent->file_name();
+        append_merged(out, std::move(extent));
       }
+      local += segment.length;
+      n -= segment.length;
     }
-    out.push_back(std::move(extent));
+    return ok();
   };
-  CELLA_TRY(for_each_piece(
-      offset, length, [&](ExtentSlot& slot, uint64_t local, uint64_t n) -> Result<void> {
-        while (n > 0) {
-          CELLA_TRY_ASSIGN(segment, slot.extent->lookup(local, n));
-          const uint64_t at = slot.start + local;
-          if (segment.kind == ExtentKind::kUnallocated && backing_ && at < backing_->size()) {
-            const uint64_t from_parent = std::min(segment.length, backing_->size() - at);
-            CELLA_TRY_ASSIGN(below, backing_->map(at, from_parent));
-            for (block::Extent& extent : below) {
-              ++extent.depth;
-              add(std::move(extent));
-            }
-            if (from_parent < segment.length) {
-              add({at + from_parent, segment.length - from_parent, ExtentKind::kZero, 0, -1, {}});
-            }
-          } else {
-            block::Extent extent{at, segment.length, segment.kind, 0, segment.host_offset, {}};
-            if (segment.kind == ExtentKind::kUnallocated) extent.kind = ExtentKind::kZero;
-            if (extent.host_offset >= 0) extent.host_file = slot.extent->file_name();
-            add(std::move(extent));
-          }
-          local += segment.length;
-          n -= segment.length;
-        }
-        return ok();
-      }));
+  CELLA_TRY(for_each_piece(offset, length, map_piece));
   return out;
 }
 
