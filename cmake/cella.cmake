@@ -7,6 +7,11 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   add_compile_options(-Wno-array-bounds -Wno-stringop-overflow -Wno-maybe-uninitialized)
 endif()
 
+# Fuzz builds instrument every library for coverage; the fuzz targets add the libFuzzer main.
+if(CELLA_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 if(CELLA_SANITIZE)
   add_compile_options(-fsanitize=${CELLA_SANITIZE} -fno-omit-frame-pointer
                       -fno-sanitize-recover=undefined)
