@@ -54,7 +54,7 @@ void expect_content(const std::string& path, const std::vector<uint8_t>& expecte
 void qemu_verifies(const TempDir& dir, const std::string& path,
                    const std::vector<uint8_t>& expected, const std::string& format = "vmdk") {
   const std::string raw = dir.file("expected.raw");
-  testing::spit(raw, expected);
+  testing::spit_sparse(raw, expected);
   auto check = run("qemu-img check -f " + format + " " + path);
   EXPECT_EQ(check.exit_code, 0) << check.output;
   auto compare = run("qemu-img compare -f " + format + " -F raw " + path + " " + raw);

@@ -2,8 +2,10 @@
 // access, and running the qemu tools that the interoperability tests compare against.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -22,8 +24,12 @@ namespace cella::block::testing {
 // A folder removed with its contents when the test ends.
 class TempDir {
  public:
+  // On tmpfs when there is one: fdatasync costs nothing there, and the tests flush a lot.
   TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cella-disk-XXXXXX").string();
+    const std::filesystem::path base = ::access("/dev/shm", W_OK) == 0
+                                           ? std::filesystem::path("/dev/shm")
+                                           : std::filesystem::temp_directory_path();
+    std::string pattern = (base / "cella-disk-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data()) ? pattern : "";
   }
   ~TempDir() {
@@ -61,6 +67,22 @@ inline std::vector<uint8_t> slurp(const std::string& path) {
 inline void spit(const std::string& path, const std::vector<uint8_t>& data) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size()));
+}
+
+// Writes a file leaving holes where the data is zero (for large expected-content files).
+inline void spit_sparse(const std::string& path, const std::vector<uint8_t>& data) {
+  std::filesystem::remove(path);
+  std::ofstream out(path, std::ios::binary);
+  constexpr size_t kChunk = 64 * 1024;
+  static const std::vector<uint8_t> zeros(kChunk, 0);
+  for (size_t at = 0; at < data.size(); at += kChunk) {
+    const size_t n = std::min(kChunk, data.size() - at);
+    if (std::memcmp(data.data() + at, zeros.data(), n) == 0) continue;
+    out.seekp(static_cast<std::streamoff>(at));
+    out.write(reinterpret_cast<const char*>(data.data() + at), static_cast<std::streamsize>(n));
+  }
+  out.close();
+  std::filesystem::resize_file(path, data.size());
 }
 
 inline void patch(const std::string& path, uint64_t offset, const std::vector<uint8_t>& data) {
