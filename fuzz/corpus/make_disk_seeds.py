@@ -109,5 +109,43 @@ def vmdk_seeds():
                                          "00c0ffee", "parent.vmdk"))
 
 
+# ---- VDI (pre-header, 1.1 header, block map, data blocks) ----
+FREE, ZERO = 0xFFFFFFFF, 0xFFFFFFFE
+
+
+def vdi(image_type, disk_size, block_size, entries, blocks, create=b"\x22" * 16,
+        linkage=b"\0" * 16, data_offset=1024, allocated=None, header_size=0x190):
+    out = bytearray(data_offset)
+    out[0:40] = b"<<< Oracle VM VirtualBox Disk Image >>>\n"
+    struct.pack_into("<III", out, 0x40, 0xBEDA107F, 0x00010001, header_size)
+    struct.pack_into("<II", out, 0x4C, image_type, 0)
+    struct.pack_into("<II", out, 0x154, 512, data_offset)
+    struct.pack_into("<IIII", out, 0x15C, 0, 0, 0, 512)
+    struct.pack_into("<QIIII", out, 0x170, disk_size, block_size, 0, len(entries),
+                     len(blocks) if allocated is None else allocated)
+    out[0x188:0x198] = create
+    out[0x198:0x1A8] = b"\x33" * 16
+    out[0x1A8:0x1B8] = linkage
+    for i, entry in enumerate(entries):
+        struct.pack_into("<I", out, 512 + 4 * i, entry)
+    for block in blocks:
+        out += (block * block_size)[:block_size]
+    return bytes(out)
+
+
+def vdi_seeds():
+    put("vdi", "dynamic.vdi", vdi(1, 8 * 4096, 4096, [0, FREE, 1, ZERO, FREE, FREE, 2, FREE],
+                                  [b"\x01", b"ab", b"xyz"]))
+    put("vdi", "static.vdi", vdi(2, 4 * 4096, 4096, [0, 1, 2, 3], [b"s0", b"s1", b"s2", b"s3"]))
+    put("vdi", "qemu_header.vdi", vdi(1, 6 * 4096 - 512, 4096, [1, FREE, 0, FREE, FREE, FREE],
+                                      [b"\x05", b"\x06"], header_size=0x180))
+    put("vdi", "leaked.vdi", vdi(1, 4 * 4096, 4096, [2, FREE, FREE, FREE],
+                                 [b"l0", b"l1", b"l2"]))
+    # Differencing, over the fuzz target's parent.vdi (64 KiB blocks, UUID 11..11).
+    put("vdi", "diff.vdi", vdi(4, 4 << 20, 65536, [FREE, 0, ZERO] + [FREE] * 61, [b"\x77"],
+                               create=b"\x44" * 16, linkage=b"\x11" * 16))
+
+
 if __name__ == "__main__":
     vmdk_seeds()
+    vdi_seeds()
