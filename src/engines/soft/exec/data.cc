@@ -29,14 +29,12 @@ struct Move {
   }
 };
 
-// MOVSXD (63 /r): sign-extends a doubleword with REX.W; without it, a plain 32/16-bit move.
+// MOVSXD (63 /r): the source is always a doubleword (read whole, even with 66); REX.W
+// sign-extends it, otherwise its low 32 or 16 bits are moved.
 struct Movsxd {
   template <class T, bool kMem, OperandList kOps>
   static Status exec(SoftCpu& cpu, const Insn& insn) {
-    if constexpr (sizeof(T) == 8)
-      return Move<uint32_t, true>::template exec<T, kMem, kOps>(cpu, insn);
-    else
-      return Move<T, false>::template exec<T, kMem, kOps>(cpu, insn);
+    return Move<uint32_t, sizeof(T) == 8>::template exec<T, kMem, kOps>(cpu, insn);
   }
 };
 
