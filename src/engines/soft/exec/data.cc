@@ -331,6 +331,8 @@ constexpr FormSpec kForms[] = {
     FORM("XCHG",   "86 /r",    "Eb,Gb",  kLock,   Xchg),
     FORM("XCHG",   "87 /r",    "Ev,Gv",  kLock,   Xchg),
     FORM("XCHG",   "90+r",     "Zv,rAX", 0,       Xchg),
+    // PAUSE is F3 + the NOP encoding: with REX.B it is XCHG r8 (SDM Vol. 2B PAUSE, NOP).
+    FORM("PAUSE",  "F3 90",    "Zv,rAX", 0,       Xchg),
     FORM("CMOVO",  "0F 40 /r", "Gv,Ev",  kCmov,   Cmov<C::kO>),
     FORM("CMOVNO", "0F 41 /r", "Gv,Ev",  kCmov,   Cmov<C::kNo>),
     FORM("CMOVB",  "0F 42 /r", "Gv,Ev",  kCmov,   Cmov<C::kB>),
