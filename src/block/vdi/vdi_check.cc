@@ -49,10 +49,12 @@ Result<CheckReport> VdiImage::check(bool repair) {
     report.messages.push_back(
         fmt::format("Leaked: {} bytes after the last allocated data block", file_size - end));
   }
-  report.leaks = leaks;
+  // After a repair, `leaks` counts what is left (none), `leaks_fixed` what was repaired.
   if (repair && leaks != 0 && report.corruptions == 0) {
     CELLA_TRY(compact());
     report.leaks_fixed = leaks;
+  } else {
+    report.leaks = leaks;
   }
   return report;
 }

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/bits.h"
+#include "base/log.h"
 #include "block/chain_helpers.h"
 
 namespace cella::block::vdi {
@@ -25,6 +26,13 @@ constexpr std::string_view type_name(ImageType type) {
 }
 
 }  // namespace
+
+VdiImage::~VdiImage() {
+  if (read_only_ || (!header_dirty_ && !map_.dirty())) return;
+  if (auto result = flush(); !result) {
+    log::error("{}: writing back the block map failed: {}", path(), result.error().message());
+  }
+}
 
 Result<void> VdiImage::validate_map() {
   // Every allocated entry names a counted data slot inside the file, used by no other block.

@@ -23,6 +23,7 @@ namespace cella::block::vdi {
 class VdiImage final : public BlockImage {
  public:
   static Result<std::unique_ptr<VdiImage>> open(HostFile file, const OpenOptions& options);
+  ~VdiImage() override;  // writes back the changed header and block map
 
   std::string format_name() const override { return "vdi"; }
   uint64_t size() const override { return header_.disk_size; }

@@ -1,6 +1,7 @@
 // Recognizing and opening VDI images, and finding the parent of a differencing image: VDI
-// links a child to its parent by the parent's UUID only, so the parent is the .vdi file of the
-// child's folder whose creation UUID is the child's linkage UUID (or an explicit path).
+// links a child to its parent by the parent's UUID only, so the parent is the VDI image of the
+// child's folder (usually a .vdi file, recognized by its signature whatever its name) whose
+// creation UUID is the child's linkage UUID, or an explicit path.
 #include <fcntl.h>
 
 #include <algorithm>
@@ -34,20 +35,13 @@ std::optional<Header> peek_header(const std::string& path) {
   return *header;
 }
 
-bool has_vdi_extension(const std::filesystem::path& path) {
-  std::string extension = path.extension().string();
-  std::transform(extension.begin(), extension.end(), extension.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return extension == ".vdi";
-}
-
 Result<std::string> find_parent(const std::string& child_path, const Header& child) {
   const std::string folder = folder_of(child_path);
   std::error_code error;
   const auto self = std::filesystem::canonical(child_path, error);
   std::vector<std::string> matches;
   for (const auto& entry : std::filesystem::directory_iterator(folder, error)) {
-    if (!entry.is_regular_file(error) || !has_vdi_extension(entry.path())) continue;
+    if (!entry.is_regular_file(error)) continue;
     if (std::filesystem::canonical(entry.path(), error) == self) continue;
     auto header = peek_header(entry.path().string());
     if (header && header->create_uuid == child.linkage_uuid) {
@@ -57,13 +51,13 @@ Result<std::string> find_parent(const std::string& child_path, const Header& chi
   if (error) return make_error("{}: cannot list the folder: {}", folder, error.message());
   if (matches.empty()) {
     return make_error(
-        "this differencing image's parent (UUID {}) is not among the .vdi files "
+        "this differencing image's parent (UUID {}) is not among the VDI images "
         "of {}: put the parent next to it, or name it explicitly",
         format_uuid(child.linkage_uuid), folder);
   }
   if (matches.size() > 1) {
     std::sort(matches.begin(), matches.end());
-    return make_error("several .vdi files of {} have the parent's UUID {}: {} and {}", folder,
+    return make_error("several VDI images of {} have the parent's UUID {}: {} and {}", folder,
                       format_uuid(child.linkage_uuid), matches[0], matches[1]);
   }
   return matches[0];

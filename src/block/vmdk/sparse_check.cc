@@ -127,13 +127,14 @@ Result<void> SparseExtent::check(CheckReport& report, bool repair) {
   if (stale != 0) {
     // The redundant copy lags the primary after a crash between their updates; the primary is
     // authoritative (as VMware and qemu read it), so this loses nothing. Counted with leaks.
-    report.leaks += stale;
     report.messages.push_back(fmt::format(
         "Leaked: {}: {} redundant grain table entries differ from the primary ones", name, stale));
     if (repair && writable()) {
       const auto allocator = [this](uint64_t bytes) { return allocate(bytes); };
       CELLA_TRY(tables.rewrite_redundant(allocator));
       report.leaks_fixed += stale;
+    } else {
+      report.leaks += stale;
     }
   }
   find_overlaps(ranges, report);
@@ -154,10 +155,12 @@ Result<void> SparseExtent::check(CheckReport& report, bool repair) {
     CELLA_TRY_ASSIGN(data, file_.next_data(start));
     if (data >= end) continue;
     const uint64_t units = (end - data + grain_size - 1) / grain_size;
-    report.leaks += units;
     report.messages.push_back(fmt::format(
         "Leaked: {}: bytes [{}, {}) are referenced by no grain table", name, data, end));
-    if (!repair || !file_.writable()) continue;
+    if (!repair || !file_.writable()) {
+      report.leaks += units;
+      continue;
+    }
     if (end == file_size && writable()) {
       CELLA_TRY(file_.truncate(start));
       end_ = align_up(std::max(start, header_.overhead * 512), grain_size);

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/bits.h"
+#include "base/log.h"
 #include "block/vmdk/grain_stream.h"
 
 namespace cella::block::vmdk {
@@ -70,6 +71,13 @@ Result<std::unique_ptr<SparseExtent>> SparseExtent::open(HostFile file) {
   if (!tables) return tables.error();
   extent->tables_.emplace(std::move(*tables));
   return extent;
+}
+
+SparseExtent::~SparseExtent() {
+  if (!file_.writable() || !tables_ || !tables_->dirty()) return;
+  if (auto result = tables_->flush(); !result) {
+    log::error("{}: writing back grain tables failed: {}", file_.path(), result.error().message());
+  }
 }
 
 Result<void> SparseExtent::set_size(uint64_t bytes) {

@@ -21,6 +21,7 @@ Result<SparseHeader> read_effective_header(const HostFile& file);
 class SparseExtent final : public DiskExtent {
  public:
   static Result<std::unique_ptr<SparseExtent>> open(HostFile file);
+  ~SparseExtent() override;  // writes back changed grain tables
 
   const SparseHeader& header() const { return header_; }
   // The descriptor may give the extent a size below its capacity.

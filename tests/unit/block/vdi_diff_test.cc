@@ -67,15 +67,16 @@ TEST(VdiDiff, FindsTheParentByUuidAndReadsThrough) {
   TempDir dir;
   testing::spit(dir.file("base.vdi"), parent_fixture().bytes());
   testing::spit(dir.file("child.vdi"), child_fixture().bytes());
-  // Unrelated files in the folder are ignored.
+  // Unrelated files in the folder are ignored; the parent's name does not matter.
   testing::spit(dir.file("notes.vdi"), std::vector<uint8_t>(100, 'x'));
+  std::filesystem::rename(dir.file("base.vdi"), dir.file("base.img"));
   VdiFixture other = parent_fixture();
   other.create_uuid = uuid_of(9);
   testing::spit(dir.file("other.VDI"), other.bytes());
   auto child = testing::open_or_fail(dir.file("child.vdi"), true);
   ASSERT_TRUE(child);
   ASSERT_NE(child->backing(), nullptr);
-  EXPECT_EQ(child->backing()->path(), dir.file("base.vdi"));
+  EXPECT_EQ(child->backing()->path(), dir.file("base.img"));
   EXPECT_EQ(read_all(*child), child_content());
   auto map = child->map(0, child->size());
   ASSERT_TRUE(map.ok());
@@ -122,12 +123,12 @@ TEST(VdiDiff, MissingOrAmbiguousParentsAreNamed) {
   OpenOptions options;
   options.read_only = true;
   const std::string missing = error_of(open_image(dir.file("child.vdi"), options));
-  EXPECT_NE(missing.find("is not among the .vdi files of"), std::string::npos) << missing;
+  EXPECT_NE(missing.find("is not among the VDI images of"), std::string::npos) << missing;
   EXPECT_NE(missing.find("34231201-"), std::string::npos) << missing;  // the parent's UUID
   testing::spit(dir.file("a.vdi"), parent_fixture().bytes());
   testing::spit(dir.file("b.vdi"), parent_fixture().bytes());
   const std::string ambiguous = error_of(open_image(dir.file("child.vdi"), options));
-  EXPECT_NE(ambiguous.find("several .vdi files"), std::string::npos) << ambiguous;
+  EXPECT_NE(ambiguous.find("several VDI images"), std::string::npos) << ambiguous;
   // An explicit parent settles it, and must carry the right UUID.
   options.backing_path = "b.vdi";
   auto child = open_image(dir.file("child.vdi"), options);

@@ -204,3 +204,25 @@ TEST(VdiImage, OptionsAreValidated) {
 
 }  // namespace
 }  // namespace cella::block
+
+namespace cella::block {
+namespace {
+
+TEST(VdiImage, ClosingWritesBackTheBlockMap) {
+  testing::TempDir dir;
+  const std::string path = dir.file("c.vdi");
+  ASSERT_TRUE(create(path, 4 * kBlock).ok());
+  const auto data = testing::pattern(2 * kBlock, 4);
+  {
+    auto image = testing::open_or_fail(path);
+    ASSERT_TRUE(image->write(kBlock / 2, data).ok());  // no flush
+  }
+  auto image = testing::open_or_fail(path, true);
+  std::vector<uint8_t> back(data.size());
+  ASSERT_TRUE(image->read(kBlock / 2, back).ok());
+  EXPECT_EQ(back, data);
+  expect_clean(*image);
+}
+
+}  // namespace
+}  // namespace cella::block

@@ -263,3 +263,24 @@ TEST(VmdkImage, OptionsAreValidated) {
 
 }  // namespace
 }  // namespace cella::block
+
+namespace cella::block {
+namespace {
+
+TEST(VmdkImage, ClosingWritesBackTheGrainTables) {
+  testing::TempDir dir;
+  const std::string path = dir.file("c.vmdk");
+  ASSERT_TRUE(create(path, 4 * kGrain).ok());
+  const auto data = testing::pattern(3 * kGrain, 4);
+  {
+    auto image = testing::open_or_fail(path);
+    ASSERT_TRUE(image->write(kGrain / 2, data).ok());  // no flush
+  }
+  auto image = testing::open_or_fail(path, true);
+  std::vector<uint8_t> back(data.size());
+  ASSERT_TRUE(image->read(kGrain / 2, back).ok());
+  EXPECT_EQ(back, data);
+}
+
+}  // namespace
+}  // namespace cella::block
