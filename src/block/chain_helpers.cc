@@ -33,6 +33,16 @@ Result<void> map_from_backing(BlockImage* backing, uint64_t offset, uint64_t len
   return ok();
 }
 
+std::string folder_of(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? "." : path.substr(0, slash);
+}
+
+std::string path_beside(const std::string& image_path, const std::string& name) {
+  if (!name.empty() && name.front() == '/') return name;
+  return folder_of(image_path) + "/" + name;
+}
+
 void append_merged(std::vector<Extent>& out, Extent extent) {
   if (!out.empty()) {
     Extent& last = out.back();

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "base/result.h"
@@ -19,6 +20,11 @@ Result<void> read_from_backing(BlockImage* backing, uint64_t offset, std::span<u
 // zeros beyond the parent's end, or for the whole range when there is no parent.
 Result<void> map_from_backing(BlockImage* backing, uint64_t offset, uint64_t length,
                               std::vector<Extent>& out);
+
+// The folder of a file path ("." for a bare name), and a name recorded in an image resolved
+// against the folder of that image (absolute names are kept).
+std::string folder_of(const std::string& path);
+std::string path_beside(const std::string& image_path, const std::string& name);
 
 // Appends an extent, merging it into the last one when they continue each other (same kind,
 // depth and file, contiguous in the disk and in the file).

@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "base/bits.h"
+#include "block/chain_helpers.h"
 #include "block/vdi/vdi.h"
 #include "block/vdi/vdi_image.h"
 
@@ -41,11 +42,6 @@ Result<uint32_t> parse_block_size(std::string_view value) {
   return static_cast<uint32_t>(size);
 }
 
-std::string folder_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 }  // namespace
 
 Result<void> create_vdi(const CreateOptions& options) {
@@ -72,7 +68,7 @@ Result<void> create_vdi(const CreateOptions& options) {
                         options.backing_format);
     }
     const std::string& name = options.backing_file;
-    const std::string path = name.front() == '/' ? name : folder_of(options.path) + "/" + name;
+    const std::string path = path_beside(options.path, name);
     std::error_code error;
     if (std::filesystem::canonical(folder_of(path), error) !=
         std::filesystem::canonical(folder_of(options.path), error)) {

@@ -11,17 +11,13 @@
 #include "base/bits.h"
 #include "base/file.h"
 #include "base/log.h"
+#include "block/chain_helpers.h"
 #include "block/vdi/vdi.h"
 #include "block/vdi/vdi_image.h"
 
 namespace cella::block::vdi {
 
 namespace {
-
-std::string folder_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
 
 // The header of a file that may be a VDI image, read without locking it (a running VM may hold
 // it); nullopt when it is not one.
@@ -69,8 +65,8 @@ Result<std::unique_ptr<BlockImage>> open_parent(const std::string& child_path, c
   if (path.empty()) {
     CELLA_TRY_ASSIGN(found, find_parent(child_path, child));
     path = found;
-  } else if (path.front() != '/') {
-    path = folder_of(child_path) + "/" + path;
+  } else {
+    path = path_beside(child_path, path);
   }
   OpenOptions parent_options = options;
   parent_options.read_only = true;

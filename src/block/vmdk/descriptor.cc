@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <random>
 
 namespace cella::block::vmdk {
 
@@ -302,6 +303,14 @@ std::string_view extent_type_name(ExtentType type) {
 }
 std::string format_cid(uint32_t cid) {
   return fmt::format("{:08x}", cid);
+}
+
+uint32_t new_cid(uint32_t old) {
+  static std::mt19937 generator{std::random_device{}()};
+  uint32_t cid;
+  do cid = static_cast<uint32_t>(generator());
+  while (cid == old || cid == kNoParentCid);
+  return cid;
 }
 
 }  // namespace cella::block::vmdk

@@ -71,5 +71,7 @@ std::string replace_key(std::string_view text, std::string_view key, std::string
 std::string_view access_name(ExtentAccess access);
 std::string_view extent_type_name(ExtentType type);
 std::string format_cid(uint32_t cid);
+// "Header": a fresh random CID, different from `old` and from the no-parent marker.
+uint32_t new_cid(uint32_t old);
 
 }  // namespace cella::block::vmdk

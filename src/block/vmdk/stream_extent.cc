@@ -138,6 +138,13 @@ Result<void> StreamExtent::set_size(uint64_t bytes) {
   return ok();
 }
 
+Error StreamExtent::rewrite_refused(uint64_t grain) const {
+  return make_error(
+      "{}: grain {} (disk offset {}) was already written; a streamOptimized image "
+      "is written once, in order: convert it to monolithicSparse to modify it",
+      file_.path(), grain, grain * grain_bytes());
+}
+
 uint32_t StreamExtent::entry(uint64_t grain) const {
   auto it = tables_.find(grain / header_.num_gtes_per_gt);
   return it == tables_.end() ? 0 : it->second[grain % header_.num_gtes_per_gt];
@@ -190,11 +197,7 @@ Result<void> StreamExtent::write(uint64_t offset, std::span<const uint8_t> data,
     const uint64_t length = std::min<uint64_t>(grain_size - within, data.size());
     if (grain != pending_grain_) {
       if (entry(grain) != 0) {
-        return make_error(
-            "{}: grain {} (disk offset {}) was already written; a streamOptimized "
-            "image is written once, in order: convert it to monolithicSparse to "
-            "modify it",
-            file_.path(), grain, grain * grain_size);
+        return rewrite_refused(grain);
       }
       CELLA_TRY(emit_pending());
       pending_grain_ = grain;
@@ -219,10 +222,7 @@ Result<void> StreamExtent::write_zeroes(uint64_t offset, uint64_t length, bool, 
     if (grain == pending_grain_) {
       std::memset(pending_.data() + from % grain_size, 0, to - from);
     } else if (entry(grain) != 0) {
-      return make_error(
-          "{}: grain {} (disk offset {}) was already written; a streamOptimized "
-          "image is written once, in order",
-          file_.path(), grain, grain * grain_size);
+      return rewrite_refused(grain);
     }
   }
   return ok();

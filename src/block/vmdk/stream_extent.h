@@ -53,6 +53,7 @@ class StreamExtent final : public DiskExtent {
         append_at_(append_at) {}
 
   uint32_t entry(uint64_t grain) const;
+  Error rewrite_refused(uint64_t grain) const;
   Result<void> emit_pending();
   Result<void> write_trailer();
 

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
-#include <random>
 
 #include "base/bits.h"
+#include "block/chain_helpers.h"
 #include "block/vmdk/descriptor.h"
 #include "block/vmdk/sparse_header.h"
 #include "block/vmdk/stream_extent.h"
@@ -104,14 +104,6 @@ Result<Settings> parse_settings(const CreateOptions& options) {
   return settings;
 }
 
-uint32_t random_cid() {
-  std::random_device device;
-  uint32_t cid;
-  do cid = device();
-  while (cid == kNoParentCid);
-  return cid;
-}
-
 std::vector<std::pair<std::string, std::string>> disk_database(const Settings& settings,
                                                                uint64_t sectors) {
   const uint64_t heads = settings.adapter == "ide" ? 16 : 255;
@@ -204,11 +196,6 @@ std::string base_name(const std::string& path) {
   return name;
 }
 
-std::string folder_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 struct Parent {
   uint32_t cid = kNoParentCid;
   uint64_t size = 0;
@@ -220,7 +207,7 @@ Result<Parent> open_parent(const CreateOptions& options) {
                       options.backing_format);
   }
   const std::string& name = options.backing_file;
-  const std::string path = name.front() == '/' ? name : folder_of(options.path) + "/" + name;
+  const std::string path = path_beside(options.path, name);
   OpenOptions open_options;
   open_options.read_only = true;
   open_options.format = "vmdk";
@@ -252,7 +239,7 @@ Result<void> create_vmdk(const CreateOptions& options) {
   if (sectors > kMaxDiskSectors) return make_error("{} bytes is too large for a VMDK disk", size);
 
   NewDescriptor descriptor;
-  descriptor.cid = random_cid();
+  descriptor.cid = new_cid(kNoParentCid);
   descriptor.parent_cid = parent.cid;
   descriptor.create_type = std::string(subformat.name);
   descriptor.parent_file_name_hint = options.backing_file;

@@ -2,25 +2,11 @@
 
 #include <algorithm>
 #include <cstring>
-#include <random>
 
 #include "base/log.h"
 #include "block/chain_helpers.h"
 
 namespace cella::block::vmdk {
-
-namespace {
-
-// "Header": a fresh CID whenever the disk's content changes, never the no-parent marker.
-uint32_t new_cid(uint32_t old) {
-  static std::mt19937 generator{std::random_device{}()};
-  uint32_t cid;
-  do cid = static_cast<uint32_t>(generator());
-  while (cid == old || cid == kNoParentCid);
-  return cid;
-}
-
-}  // namespace
 
 VmdkImage::VmdkImage(Parts parts)
     : path_(std::move(parts.path)),

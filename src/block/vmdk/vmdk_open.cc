@@ -9,6 +9,7 @@
 #include <cstdlib>
 
 #include "base/bits.h"
+#include "block/chain_helpers.h"
 #include "block/vmdk/simple_extents.h"
 #include "block/vmdk/sparse_extent.h"
 #include "block/vmdk/stream_extent.h"
@@ -52,11 +53,6 @@ Result<void> check_create_type(std::string_view name) {
     return ok();
   }
   return make_error("unknown createType \"{}\"", name);
-}
-
-std::string folder_of(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
 }
 
 // "Extent Descriptions": file names are relative to the descriptor's folder. Names that leave
@@ -157,7 +153,7 @@ Result<std::unique_ptr<BlockImage>> open_parent(const std::string& child_path,
     return make_error("{}: a delta disk (parentCID {}) without a parentFileNameHint", child_path,
                       format_cid(descriptor.parent_cid));
   }
-  std::string path = hint.front() == '/' ? hint : folder_of(child_path) + "/" + hint;
+  std::string path = path_beside(child_path, hint);
   if (::access(path.c_str(), F_OK) != 0) {
     const size_t cut = hint.find_last_of("/\\");
     if (cut != std::string::npos) path = folder_of(child_path) + "/" + hint.substr(cut + 1);
