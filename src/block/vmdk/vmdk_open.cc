@@ -144,7 +144,8 @@ Result<std::unique_ptr<DiskExtent>> open_extent(const std::string& descriptor_pa
 }
 
 // "parentFileNameHint": relative to the child's folder. A hint written on another host (an
-// absolute Windows path, say) falls back to the same file name next to the child.
+// absolute Windows path, say) falls back to the same file name next to the child. An explicit
+// parent (OpenOptions::backing_path) replaces the hint.
 Result<std::unique_ptr<BlockImage>> open_parent(const std::string& child_path,
                                                 const Descriptor& descriptor,
                                                 const OpenOptions& options) {
@@ -154,13 +155,16 @@ Result<std::unique_ptr<BlockImage>> open_parent(const std::string& child_path,
                       format_cid(descriptor.parent_cid));
   }
   std::string path = path_beside(child_path, hint);
-  if (::access(path.c_str(), F_OK) != 0) {
+  if (!options.backing_path.empty()) {
+    path = path_beside(child_path, options.backing_path);
+  } else if (::access(path.c_str(), F_OK) != 0) {
     const size_t cut = hint.find_last_of("/\\");
     if (cut != std::string::npos) path = folder_of(child_path) + "/" + hint.substr(cut + 1);
   }
   OpenOptions parent_options = options;
   parent_options.read_only = true;
   parent_options.format = "vmdk";
+  parent_options.backing_path.clear();
   auto parent = open_image(path, parent_options);
   if (!parent) return parent.error().context(fmt::format("parent \"{}\"", hint));
   const auto* vmdk_parent = dynamic_cast<const VmdkImage*>(parent->get());

@@ -192,13 +192,18 @@ TEST(VmdkImage, ModifiedParentIsDetectedThroughTheCid) {
       << message;
 }
 
-TEST(VmdkImage, MissingParentIsNamed) {
+TEST(VmdkImage, MissingParentIsNamedAndCanBeGivenExplicitly) {
   TempDir dir;
   ASSERT_TRUE(create(dir.file("base.vmdk"), 4 * kGrain).ok());
   ASSERT_TRUE(create(dir.file("child.vmdk"), 0, {}, "base.vmdk").ok());
-  std::filesystem::remove(dir.file("base.vmdk"));
+  std::filesystem::rename(dir.file("base.vmdk"), dir.file("moved.vmdk"));
   const std::string message = error_of(open_image(dir.file("child.vmdk"), {}));
   EXPECT_NE(message.find("parent \"base.vmdk\""), std::string::npos) << message;
+  OpenOptions options;
+  options.backing_path = "moved.vmdk";
+  auto child = open_image(dir.file("child.vmdk"), options);
+  ASSERT_TRUE(child.ok()) << error_of(child);
+  EXPECT_EQ((*child)->backing()->path(), dir.file("moved.vmdk"));
 }
 
 TEST(VmdkImage, StreamWriterAppendsGrainsInOrder) {
