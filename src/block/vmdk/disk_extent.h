@@ -42,6 +42,10 @@ class DiskExtent {
   // How [offset, offset + max_length) begins: the longest run of one kind (and, for data,
   // contiguous in the file) starting at offset.
   virtual Result<Segment> lookup(uint64_t offset, uint64_t max_length) = 0;
+  // The same for `map`, which may look further (holes of a flat extent's file).
+  virtual Result<Segment> allocation(uint64_t offset, uint64_t max_length) {
+    return lookup(offset, max_length);
+  }
   // Reads the first out.size() bytes of a kData segment that lookup(offset, ...) returned.
   virtual Result<void> read(const Segment& segment, uint64_t offset, std::span<uint8_t> out) = 0;
   virtual Result<void> write(uint64_t offset, std::span<const uint8_t> data,

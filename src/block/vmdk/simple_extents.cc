@@ -18,6 +18,11 @@ Result<std::unique_ptr<FlatExtent>> FlatExtent::open(HostFile file, uint64_t off
 }
 
 Result<Segment> FlatExtent::lookup(uint64_t offset, uint64_t max_length) {
+  // For I/O the whole range is data: holes read as zeros anyway.
+  return Segment{ExtentKind::kData, max_length, static_cast<int64_t>(offset_ + offset), 0};
+}
+
+Result<Segment> FlatExtent::allocation(uint64_t offset, uint64_t max_length) {
   // Holes in the host file read as zeros: report them as such, as `qemu-img map` does.
   const uint64_t at = offset_ + offset;
   const uint64_t end = at + max_length;

@@ -21,6 +21,7 @@ class FlatExtent final : public DiskExtent {
   HostFile* host_file() override { return &file_; }
   bool writable() const override { return file_.writable(); }
   Result<Segment> lookup(uint64_t offset, uint64_t max_length) override;
+  Result<Segment> allocation(uint64_t offset, uint64_t max_length) override;
   Result<void> read(const Segment& segment, uint64_t offset, std::span<uint8_t> out) override;
   Result<void> write(uint64_t offset, std::span<const uint8_t> data,
                      const Background& background) override;

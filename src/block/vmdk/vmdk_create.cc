@@ -80,7 +80,7 @@ Result<Settings> parse_settings(const CreateOptions& options) {
   if (auto it = o.find("compat6"); it != o.end()) {
     CELLA_TRY_ASSIGN(value, parse_bool("compat6", it->second));
     compat6 = value;
-    if (compat6) settings.hw_version = "6";
+    if (compat6) settings.hw_version = std::to_string(6);  // not a literal: GCC 12 -Wrestrict
   }
   if (auto it = o.find("hwversion"); it != o.end() && it->second != "undefined") {
     if (compat6) return make_error("compat6 cannot be combined with hwversion");

@@ -189,7 +189,7 @@ Result<std::vector<block::Extent>> VmdkImage::map(uint64_t offset, uint64_t leng
   std::vector<block::Extent> out;
   const auto map_piece = [&](ExtentSlot& slot, uint64_t local, uint64_t n) -> Result<void> {
     while (n > 0) {
-      CELLA_TRY_ASSIGN(segment, slot.extent->lookup(local, n));
+      CELLA_TRY_ASSIGN(segment, slot.extent->allocation(local, n));
       const uint64_t at = slot.start + local;
       if (segment.kind == ExtentKind::kUnallocated) {
         CELLA_TRY(map_from_backing(backing_.get(), at, segment.length, out));
