@@ -57,6 +57,10 @@ class DiskExtent {
   // Deallocates what the extent can of the range (whole grains, host blocks); the range then
   // reads as zeros or as the parent's data. The default does nothing.
   virtual Result<void> discard(uint64_t offset, uint64_t length);
+  // Called before each change: sparse extents mark themselves in use (uncleanShutdown).
+  virtual Result<void> begin_writing() { return ok(); }
+  // Whether the extent was not closed cleanly the last time it was written.
+  virtual bool unclean() const { return false; }
   virtual Result<void> flush() = 0;
   virtual Result<void> check(CheckReport& report, bool repair);
   virtual Result<uint64_t> allocated_bytes() const { return 0; }

@@ -74,10 +74,31 @@ Result<std::unique_ptr<SparseExtent>> SparseExtent::open(HostFile file) {
 }
 
 SparseExtent::~SparseExtent() {
-  if (!file_.writable() || !tables_ || !tables_->dirty()) return;
-  if (auto result = tables_->flush(); !result) {
-    log::error("{}: writing back grain tables failed: {}", file_.path(), result.error().message());
-  }
+  if (!in_use_) return;
+  // A clean close: the grain tables written back, then uncleanShutdown cleared.
+  auto result = tables_->flush();
+  if (result) result = write_header(false);
+  if (result) result = file_.flush();
+  if (!result) log::error("{}: closing failed: {}", file_.path(), result.error().message());
+}
+
+Result<void> SparseExtent::write_header(bool unclean) {
+  SparseHeader header = header_;
+  header.unclean_shutdown = unclean;
+  std::vector<uint8_t> sector(kSparseHeaderSize);
+  encode_sparse_header(header, sector);
+  return file_.write(0, sector);
+}
+
+Result<void> SparseExtent::begin_writing() {
+  if (in_use_) return ok();
+  if (!writable()) return make_error("{}: the extent is not writable", file_.path());
+  // "Hosted Sparse Extent Header", uncleanShutdown: set while the extent is open for writing,
+  // durable before the first change.
+  CELLA_TRY(write_header(true));
+  CELLA_TRY(file_.flush());
+  in_use_ = true;
+  return ok();
 }
 
 Result<void> SparseExtent::set_size(uint64_t bytes) {

@@ -42,13 +42,19 @@ class SparseExtent final : public DiskExtent {
   Result<void> write_zeroes(uint64_t offset, uint64_t length, bool may_unmap, bool has_backing,
                             const Background& background) override;
   Result<void> discard(uint64_t offset, uint64_t length) override;
+  Result<void> begin_writing() override;
+  bool unclean() const override { return was_unclean_; }
   Result<void> flush() override;
   Result<void> check(CheckReport& report, bool repair) override;
   Result<uint64_t> allocated_bytes() const override { return file_.allocated_bytes(); }
 
  private:
   SparseExtent(HostFile file, const SparseHeader& header, uint64_t end)
-      : file_(std::move(file)), header_(header), size_(header.capacity * 512), end_(end) {}
+      : file_(std::move(file)),
+        header_(header),
+        size_(header.capacity * 512),
+        end_(end),
+        was_unclean_(header.unclean_shutdown) {}
 
   // The kind of a grain from its GTE, validated against the file.
   Result<Segment> classify(uint64_t grain, uint32_t gte);
@@ -58,6 +64,7 @@ class SparseExtent final : public DiskExtent {
   Result<uint64_t> write_new_grains(uint64_t offset, std::span<const uint8_t> data,
                                     const Segment& segment, const Background& background);
   Result<void> read_compressed(uint64_t grain, uint64_t sector);
+  Result<void> write_header(bool unclean);
   // Whole grains [offset, offset + length) become zeroed-grain GTEs or unallocated.
   Result<void> deallocate(uint64_t offset, uint64_t length, bool zeroed);
   // The grain-aligned part of a range: whole grains, the extent's last grain counting as whole.
@@ -68,6 +75,8 @@ class SparseExtent final : public DiskExtent {
   std::optional<GrainTables> tables_;  // loaded once file_ has its final address
   uint64_t size_;
   uint64_t end_;  // byte offset where the next grain is appended
+  bool was_unclean_;
+  bool in_use_ = false;  // uncleanShutdown set for this session
   // The last inflated grain, for sequential reads of compressed extents.
   uint64_t inflated_grain_ = ~uint64_t{0};
   std::vector<uint8_t> inflated_;

@@ -97,6 +97,7 @@ Result<void> VmdkImage::begin_change(const ExtentSlot& slot) {
     return make_error("{}: disk offset {} is in a {} extent ({}), which cannot be written", path_,
                       slot.start, access_name(slot.access), slot.extent->file_name());
   }
+  CELLA_TRY(slot.extent->begin_writing());
   if (changed_) return ok();
   if (descriptor_place_.file != nullptr) {
     // "Header": the CID changes with the content; a delta disk records its parent's CID and so
@@ -229,6 +230,10 @@ std::vector<InfoField> VmdkImage::info() const {
         std::pair{"ddb.geometry.cylinders", "cylinders"}, std::pair{"ddb.geometry.heads", "heads"},
         std::pair{"ddb.geometry.sectors", "sectors"}}) {
     if (auto value = descriptor_.value(key)) fields.push_back({label, *value});
+  }
+  if (std::any_of(extents_.begin(), extents_.end(),
+                  [](const ExtentSlot& slot) { return slot.extent->unclean(); })) {
+    fields.push_back({"unclean shutdown", "yes"});
   }
   for (size_t i = 0; i < extents_.size(); ++i) {
     const ExtentSlot& slot = extents_[i];

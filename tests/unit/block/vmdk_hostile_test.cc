@@ -319,3 +319,48 @@ TEST(VmdkHostile, QemuLayoutStreamsOpenReadOnlyOnly) {
 
 }  // namespace
 }  // namespace cella::block
+
+namespace cella::block {
+namespace {
+
+TEST(VmdkHostile, UncleanShutdownIsSetWhileWritingAndReported) {
+  TempDir dir;
+  const std::string path = dir.file("u.vmdk");
+  ASSERT_TRUE(create(path, 4 * kGrain).ok());
+  constexpr uint64_t kUncleanField = 72;
+  {
+    auto image = testing::open_or_fail(path);
+    ASSERT_TRUE(image->write(0, pattern(100, 1)).ok());
+    EXPECT_EQ(testing::slurp(path)[kUncleanField], 1);  // durable before the first change
+    // A writer killed now leaves the flag set: the image says so.
+    {
+      const auto copy = testing::slurp(path);
+      testing::spit(dir.file("crashed.vmdk"), copy);
+    }
+  }
+  EXPECT_EQ(testing::slurp(path)[kUncleanField], 0);  // cleared by a clean close
+  auto crashed = testing::open_or_fail(dir.file("crashed.vmdk"), true);
+  bool reported = false;
+  for (const InfoField& field : crashed->info()) reported |= field.key == "unclean shutdown";
+  EXPECT_TRUE(reported);
+}
+
+TEST(VmdkHostile, ExtentAccessIsEnforced) {
+  TempDir dir;
+  testing::spit(dir.file("a.bin"), std::vector<uint8_t>(8192, 1));
+  testing::spit(dir.file("b.bin"), std::vector<uint8_t>(8192, 2));
+  write_descriptor(dir.file("d.vmdk"),
+                   "RW 16 FLAT \"a.bin\" 0\nRDONLY 16 FLAT \"b.bin\" 0\nNOACCESS 16 ZERO\n");
+  auto image = testing::open_or_fail(dir.file("d.vmdk"));
+  ASSERT_TRUE(image);
+  std::vector<uint8_t> buffer(512);
+  EXPECT_TRUE(image->write(0, buffer).ok());
+  expect_contains(error_of(image->write(8192, buffer)), "RDONLY extent");
+  EXPECT_TRUE(image->read(8192, buffer).ok());
+  EXPECT_EQ(buffer[0], 2);
+  expect_contains(error_of(image->read(16384, buffer)), "NOACCESS extent");
+  EXPECT_EQ(testing::slurp(dir.file("b.bin")), std::vector<uint8_t>(8192, 2));
+}
+
+}  // namespace
+}  // namespace cella::block
