@@ -10,30 +10,12 @@ Result<CheckReport> VdiImage::check(bool repair) {
   if (!read_only_) CELLA_TRY(flush());
   CheckReport report;
   CELLA_TRY_ASSIGN(file_size, file_.size());
+  CELLA_TRY_ASSIGN(scan, scan_map());
   const uint32_t count = header_.blocks_allocated;
-  std::vector<uint32_t> owner(count, kBlockFree);
-  uint32_t used = 0;
+  const uint32_t used = scan.used;
   report.total_clusters = header_.blocks;
-  const auto corrupt = [&](std::string message) {
-    ++report.corruptions;
-    report.messages.push_back("ERROR: " + message);
-  };
-  for (uint32_t block = 0; block < map_.size(); ++block) {
-    const uint32_t entry = map_.get(block);
-    if (!is_allocated(entry)) continue;
-    if (entry >= count) {
-      corrupt(fmt::format("block {} maps to data block {}, but only {} are allocated", block, entry,
-                          count));
-    } else if (header_.slot_offset(entry) + header_.block_size > file_size) {
-      corrupt(
-          fmt::format("block {} maps to data block {}, beyond the end of the file", block, entry));
-    } else if (owner[entry] != kBlockFree) {
-      corrupt(fmt::format("blocks {} and {} share data block {}", owner[entry], block, entry));
-    } else {
-      owner[entry] = block;
-      ++used;
-    }
-  }
+  report.corruptions = scan.problems.size();
+  for (const std::string& problem : scan.problems) report.messages.push_back("ERROR: " + problem);
   report.allocated_clusters = used;
   // Slots counted but unused: a crash between counting a new block and pointing the map at it,
   // or data written past the count. Both lose nothing; compaction gives the space back.

@@ -37,15 +37,12 @@ Result<void> VdiImage::release_blocks(uint32_t first, uint32_t last, uint32_t en
 
 Result<void> VdiImage::compact() {
   const uint32_t count = header_.blocks_allocated;
-  std::vector<uint32_t> owner(count, kBlockFree);
-  uint32_t used = 0;
-  for (uint32_t block = 0; block < map_.size(); ++block) {
-    const uint32_t entry = map_.get(block);
-    if (is_allocated(entry) && entry < count && owner[entry] == kBlockFree) {
-      owner[entry] = block;
-      ++used;
-    }
+  CELLA_TRY_ASSIGN(scan, scan_map());
+  if (!scan.problems.empty()) {
+    return make_error("{}: cannot compact a damaged block map ({})", path(), scan.problems[0]);
   }
+  const std::vector<uint32_t>& owner = scan.owner;
+  const uint32_t used = scan.used;
   // Slots below `used` that are free receive the used slots at or above `used`.
   std::vector<std::pair<uint32_t, uint32_t>> moves;  // (from, to)
   uint32_t hole = 0;

@@ -11,16 +11,17 @@ namespace cella::block::vdi {
 
 namespace {
 
-constexpr std::string_view type_name(ImageType type) {
-  switch (type) {
-    case ImageType::kDynamic:
-      return "dynamic";
-    case ImageType::kStatic:
-      return "static";
-    case ImageType::kUndo:
-      return "undo";
-    case ImageType::kDiff:
-      return "differencing";
+// The image types as `info` names them.
+constexpr std::pair<ImageType, std::string_view> kTypeNames[] = {
+    {ImageType::kDynamic, "dynamic"},
+    {ImageType::kStatic, "static"},
+    {ImageType::kUndo, "undo"},
+    {ImageType::kDiff, "differencing"},
+};
+
+std::string_view type_name(ImageType type) {
+  for (const auto& [entry, name] : kTypeNames) {
+    if (entry == type) return name;
   }
   return "?";
 }
@@ -34,29 +35,34 @@ VdiImage::~VdiImage() {
   }
 }
 
-Result<void> VdiImage::validate_map() {
+Result<VdiImage::MapScan> VdiImage::scan_map() const {
   // Every allocated entry names a counted data slot inside the file, used by no other block.
   CELLA_TRY_ASSIGN(file_size, file_.size());
-  std::vector<uint32_t> owner(header_.blocks_allocated, kBlockFree);
+  MapScan scan;
+  scan.owner.assign(header_.blocks_allocated, kBlockFree);
   for (uint32_t block = 0; block < map_.size(); ++block) {
     const uint32_t entry = map_.get(block);
     if (!is_allocated(entry)) continue;
     if (entry >= header_.blocks_allocated) {
-      damage_ = fmt::format("block {} maps to data block {} of only {} allocated", block, entry,
-                            header_.blocks_allocated);
-      return ok();
+      scan.problems.push_back(fmt::format("block {} maps to data block {} of only {} allocated",
+                                          block, entry, header_.blocks_allocated));
+    } else if (header_.slot_offset(entry) + header_.block_size > file_size) {
+      scan.problems.push_back(
+          fmt::format("block {} maps to data block {}, beyond the end of the file", block, entry));
+    } else if (scan.owner[entry] != kBlockFree) {
+      scan.problems.push_back(
+          fmt::format("blocks {} and {} share data block {}", scan.owner[entry], block, entry));
+    } else {
+      scan.owner[entry] = block;
+      ++scan.used;
     }
-    if (header_.slot_offset(entry) + header_.block_size > file_size) {
-      damage_ =
-          fmt::format("block {} maps to data block {}, beyond the end of the file", block, entry);
-      return ok();
-    }
-    if (owner[entry] != kBlockFree) {
-      damage_ = fmt::format("blocks {} and {} share data block {}", owner[entry], block, entry);
-      return ok();
-    }
-    owner[entry] = block;
   }
+  return scan;
+}
+
+Result<void> VdiImage::validate_map() {
+  CELLA_TRY_ASSIGN(scan, scan_map());
+  if (!scan.problems.empty()) damage_ = scan.problems.front();
   return ok();
 }
 

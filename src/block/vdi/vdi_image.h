@@ -57,6 +57,13 @@ class VdiImage final : public BlockImage {
         map_(std::move(map)),
         read_only_(read_only) {}
 
+  // Who uses each counted data slot, and what is wrong with the map.
+  struct MapScan {
+    std::vector<uint32_t> owner;  // per slot below the allocated count: its block or kBlockFree
+    uint32_t used = 0;            // slots with an owner
+    std::vector<std::string> problems;
+  };
+  Result<MapScan> scan_map() const;
   Result<void> validate_map();
   Result<Run> lookup(uint64_t offset, uint64_t max_length) const;
   Result<void> check_range(uint64_t offset, uint64_t length, std::string_view what) const;

@@ -58,10 +58,8 @@ Result<void> VdiImage::grow_map(uint32_t blocks, uint64_t new_size) {
   if (new_data_offset > UINT32_MAX) {
     return make_error("the grown block map would push the data beyond VDI's 4 GiB offset limit");
   }
-  std::vector<uint32_t> owner(header_.blocks_allocated, kBlockFree);
-  for (uint32_t block = 0; block < map_.size(); ++block) {
-    if (is_allocated(map_.get(block))) owner[map_.get(block)] = block;
-  }
+  CELLA_TRY_ASSIGN(scan, scan_map());
+  const std::vector<uint32_t>& owner = scan.owner;
   std::vector<uint32_t> moving;
   for (uint32_t s = 0; s < std::min(freed, header_.blocks_allocated); ++s) {
     if (owner[s] != kBlockFree) moving.push_back(s);
