@@ -262,16 +262,16 @@ Result<std::vector<Extent>> VdiImage::map(uint64_t offset, uint64_t length) {
 
 std::vector<InfoField> VdiImage::info() const {
   std::vector<InfoField> fields = {
-      {"image type", std::string(type_name(header_.type))},
+      {"image-type", std::string(type_name(header_.type))},
       {"version", fmt::format("{}.{}", header_.version >> 16, header_.version & 0xffff)},
-      {"block size", std::to_string(header_.block_size)},
-      {"blocks allocated", fmt::format("{} of {}", header_.blocks_allocated, header_.blocks)},
+      {"blocks", std::to_string(header_.blocks)},
+      {"allocated-blocks", std::to_string(header_.blocks_allocated)},
       {"uuid", format_uuid(header_.create_uuid)},
-      {"modification uuid", format_uuid(header_.modify_uuid)},
+      {"modification-uuid", format_uuid(header_.modify_uuid)},
   };
   if (header_.type == ImageType::kDiff) {
-    fields.push_back({"parent uuid", format_uuid(header_.linkage_uuid)});
-    fields.push_back({"parent modification uuid", format_uuid(header_.parent_modify_uuid)});
+    fields.push_back({"parent-uuid", format_uuid(header_.linkage_uuid)});
+    fields.push_back({"parent-modification-uuid", format_uuid(header_.parent_modify_uuid)});
   }
   if (!header_.comment.empty()) fields.push_back({"comment", header_.comment});
   return fields;

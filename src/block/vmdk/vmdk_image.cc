@@ -217,24 +217,25 @@ Result<CheckReport> VmdkImage::check(bool repair) {
 }
 
 std::vector<InfoField> VmdkImage::info() const {
-  std::vector<InfoField> fields;
-  if (!descriptor_.create_type.empty()) fields.push_back({"create type", descriptor_.create_type});
-  fields.push_back({"cid", format_cid(descriptor_.cid)});
+  // qemu-img's keys and forms where it has them (cid and parent-cid in decimal).
+  std::vector<InfoField> fields = {
+      {"cid", std::to_string(descriptor_.cid)},
+      {"parent-cid", std::to_string(descriptor_.parent_cid)},
+  };
+  if (!descriptor_.create_type.empty()) fields.push_back({"create-type", descriptor_.create_type});
   if (descriptor_.has_parent()) {
-    fields.push_back({"parent cid", format_cid(descriptor_.parent_cid)});
-    fields.push_back({"parent file name hint", descriptor_.parent_file_name_hint});
+    fields.push_back({"parent-file-name-hint", descriptor_.parent_file_name_hint});
   }
   for (const auto& [key, label] :
-       {std::pair{"ddb.adapterType", "adapter type"},
-        std::pair{"ddb.virtualHWVersion", "virtual hardware version"},
+       {std::pair{"ddb.adapterType", "adapter-type"},
+        std::pair{"ddb.virtualHWVersion", "hardware-version"},
         std::pair{"ddb.geometry.cylinders", "cylinders"}, std::pair{"ddb.geometry.heads", "heads"},
         std::pair{"ddb.geometry.sectors", "sectors"}}) {
     if (auto value = descriptor_.value(key)) fields.push_back({label, *value});
   }
-  if (std::any_of(extents_.begin(), extents_.end(),
-                  [](const ExtentSlot& slot) { return slot.extent->unclean(); })) {
-    fields.push_back({"unclean shutdown", "yes"});
-  }
+  const bool unclean = std::any_of(extents_.begin(), extents_.end(),
+                                   [](const ExtentSlot& slot) { return slot.extent->unclean(); });
+  fields.push_back({"unclean-shutdown", unclean ? "true" : "false"});
   for (size_t i = 0; i < extents_.size(); ++i) {
     const ExtentSlot& slot = extents_[i];
     std::string text = fmt::format("{} {} {} sectors", access_name(slot.access),
@@ -243,7 +244,7 @@ std::vector<InfoField> VmdkImage::info() const {
     if (slot.extent->grain_bytes() != 0) {
       text += fmt::format(", {} KiB grains", slot.extent->grain_bytes() / 1024);
     }
-    fields.push_back({fmt::format("extent {}", i), text});
+    fields.push_back({fmt::format("extent-{}", i), text});
   }
   return fields;
 }

@@ -341,7 +341,9 @@ TEST(VmdkHostile, UncleanShutdownIsSetWhileWritingAndReported) {
   EXPECT_EQ(testing::slurp(path)[kUncleanField], 0);  // cleared by a clean close
   auto crashed = testing::open_or_fail(dir.file("crashed.vmdk"), true);
   bool reported = false;
-  for (const InfoField& field : crashed->info()) reported |= field.key == "unclean shutdown";
+  for (const InfoField& field : crashed->info()) {
+    reported |= field.key == "unclean-shutdown" && field.value == "true";
+  }
   EXPECT_TRUE(reported);
 }
 
