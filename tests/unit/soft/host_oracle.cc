@@ -220,16 +220,17 @@ OracleOutcome HostOracle::run_soft(std::span<const uint8_t> insn, const OracleSt
 }
 
 std::string HostOracle::compare(std::span<const uint8_t> insn, const OracleState& in) {
+  // The undefined flags depend on the state before the instruction. Bytes that do not decode
+  // must raise #UD on both sides.
   const DecodeResult decoded = Decoder::instance().decode(insn.data(), insn.size());
-  if (decoded.kind != DecodeResult::Kind::kOk || decoded.insn.length != insn.size()) {
-    return "does not decode as one instruction";
+  uint64_t undefined = 0;
+  if (decoded.kind == DecodeResult::Kind::kOk) {
+    if (decoded.insn.length != insn.size()) return " decodes to a different length";
+    SoftCpu& before = impl_->cpu;
+    for (int i = 0; i < 16; ++i) before.gpr[i] = in.gpr[i];
+    before.flags.set_rflags(in.rflags);
+    undefined = Decoder::instance().form(decoded.insn.form).undefined_flags(before, decoded.insn);
   }
-  // The undefined flags depend on the state before the instruction.
-  SoftCpu& before = impl_->cpu;
-  for (int i = 0; i < 16; ++i) before.gpr[i] = in.gpr[i];
-  before.flags.set_rflags(in.rflags);
-  const uint64_t undefined =
-      Decoder::instance().form(decoded.insn.form).undefined_flags(before, decoded.insn);
 
   const OracleOutcome native = run_native(insn, in);
   const OracleOutcome soft = run_soft(insn, in);
@@ -330,6 +331,28 @@ uint64_t InputGenerator::edgy() {
 
 uint64_t InputGenerator::flags() {
   return (next() & (x86::rflags::kStatus)) | 0x202;
+}
+
+OracleState InputGenerator::state() {
+  OracleState in;
+  for (uint64_t& r : in.gpr) r = edgy();
+  in.rflags = flags();
+  in.gpr[6] = HostOracle::kDataBase + 4096 + (next() % 2 ? 4093 : next() % 4000);
+  return in;
+}
+
+void InputGenerator::randomize(std::span<uint8_t> bytes) {
+  for (uint8_t& b : bytes) b = static_cast<uint8_t>(next());
+}
+
+std::vector<RmShape> rm_shapes(bool byte_form) {
+  if (byte_form) return {{{}, false, 3}, {{}, false, 4}, {{}, true, 6}};
+  std::vector<RmShape> out;
+  for (std::vector<uint8_t> prefix : {std::vector<uint8_t>{0x66}, {}, {0x48}}) {
+    out.push_back({prefix, false, 3});
+    out.push_back({prefix, true, 6});
+  }
+  return out;
 }
 
 }  // namespace cella::soft::testing

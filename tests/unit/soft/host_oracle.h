@@ -75,9 +75,26 @@ class InputGenerator {
   uint64_t next();
   uint64_t edgy();   // random, or one of 0, 1, -1, sign bits, all-ones of each width...
   uint64_t flags();  // random status flags (and DF clear)
+  // Edgy registers and random flags, RSI pointing into the data area (sometimes so that an
+  // operand crosses into the next page).
+  OracleState state();
+  void randomize(std::span<uint8_t> bytes);
 
  private:
   uint64_t state_;
 };
+
+// The r/m operand of a ModRM form: a register (3: BL/BX/EBX/RBX; 4 in a byte form: AH) or
+// memory at [RSI], with the operand-size prefixes of one size.
+struct RmShape {
+  std::vector<uint8_t> prefixes;
+  bool memory;
+  uint8_t rm;
+  uint8_t modrm(uint8_t reg) const {
+    return static_cast<uint8_t>((memory ? 0x00 : 0xc0) | (reg << 3) | rm);
+  }
+};
+// Every shape of a byte form (BL, AH, [RSI]) or of a "v" form (16, 32, 64 bits x RBX, [RSI]).
+std::vector<RmShape> rm_shapes(bool byte_form);
 
 }  // namespace cella::soft::testing

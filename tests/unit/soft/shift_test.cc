@@ -11,41 +11,10 @@ namespace {
 constexpr uint8_t kCounts[] = {0,  1,  2,  3,  7,  8,  9,  15, 16, 17,
                                18, 24, 31, 32, 33, 63, 64, 65, 255};
 
-// Operand-size prefixes of a "v" form: 16, 32 and 64 bits.
-const std::vector<std::vector<uint8_t>> kSizePrefixes = {{0x66}, {}, {0x48}};
-
-struct Shape {
-  std::vector<uint8_t> prefixes;
-  bool memory;
-  uint8_t rm;  // register r/m (3: BL/BX/EBX/RBX, 4 without REX on a byte form: AH)
-};
-
-// Register or [RSI] r/m shapes for a form of the given size prefixes.
-std::vector<Shape> shapes(bool byte_form) {
-  std::vector<Shape> out;
-  const auto sizes = byte_form ? std::vector<std::vector<uint8_t>>{{}} : kSizePrefixes;
-  for (const auto& prefix : sizes) {
-    out.push_back({prefix, false, 3});
-    out.push_back({prefix, true, 6});
-    if (byte_form) out.push_back({prefix, false, 4});  // AH
-  }
-  return out;
-}
-
-OracleState random_state(InputGenerator& gen, HostOracle& oracle) {
-  OracleState in;
-  for (uint64_t& r : in.gpr) r = gen.edgy();
-  in.rflags = gen.flags();
-  // [RSI] somewhere in the data area, sometimes across a page boundary.
-  in.gpr[6] = HostOracle::kDataBase + 4096 + (gen.next() % 2 ? 4093 : gen.next() % 4000);
-  (void)oracle;
-  return in;
-}
-
 TEST(ShiftOracle, GroupTwoFormsMatchHost) {
   HostOracle oracle;
   InputGenerator gen(2);
-  for (uint8_t& b : oracle.data()) b = static_cast<uint8_t>(gen.next());
+  gen.randomize(oracle.data());
   struct Opcode {
     uint8_t byte;
     bool byte_form;
@@ -55,16 +24,13 @@ TEST(ShiftOracle, GroupTwoFormsMatchHost) {
                                         {0xd1, false, 1}, {0xd2, true, 2},  {0xd3, false, 2}};
   for (const Opcode& op : kOpcodes) {
     for (uint8_t digit = 0; digit < 8; ++digit) {
-      for (const Shape& shape : shapes(op.byte_form)) {
+      for (const RmShape& shape : rm_shapes(op.byte_form)) {
         for (unsigned i = 0; i < 2 * std::size(kCounts); ++i) {
-          const uint8_t count =
-              i < std::size(kCounts) ? kCounts[i] : static_cast<uint8_t>(gen.next());
+          const auto count = i < std::size(kCounts) ? kCounts[i] : static_cast<uint8_t>(gen.next());
           std::vector<uint8_t> insn = shape.prefixes;
-          const uint8_t modrm =
-              static_cast<uint8_t>((shape.memory ? 0x00 : 0xc0) | (digit << 3) | shape.rm);
-          insn.insert(insn.end(), {op.byte, modrm});
+          insn.insert(insn.end(), {op.byte, shape.modrm(digit)});
           if (op.count == 0) insn.push_back(count);
-          OracleState in = random_state(gen, oracle);
+          OracleState in = gen.state();
           in.gpr[1] = (gen.next() & ~uint64_t{0xff}) | count;
           if (!matches_host(oracle, insn, in)) break;
         }
@@ -76,19 +42,16 @@ TEST(ShiftOracle, GroupTwoFormsMatchHost) {
 TEST(ShiftOracle, DoublePrecisionShiftsMatchHost) {
   HostOracle oracle;
   InputGenerator gen(3);
-  for (uint8_t& b : oracle.data()) b = static_cast<uint8_t>(gen.next());
+  gen.randomize(oracle.data());
   for (uint8_t opcode : {0xa4, 0xa5, 0xac, 0xad}) {
     const bool immediate = opcode == 0xa4 || opcode == 0xac;
-    for (const Shape& shape : shapes(false)) {
+    for (const RmShape& shape : rm_shapes(false)) {
       for (unsigned i = 0; i < 3 * std::size(kCounts); ++i) {
         const uint8_t count = kCounts[i % std::size(kCounts)];
         std::vector<uint8_t> insn = shape.prefixes;
-        // SRC is RDX (ModRM.reg = 2).
-        const uint8_t modrm =
-            static_cast<uint8_t>((shape.memory ? 0x00 : 0xc0) | (2 << 3) | shape.rm);
-        insn.insert(insn.end(), {0x0f, opcode, modrm});
+        insn.insert(insn.end(), {0x0f, opcode, shape.modrm(2)});  // SRC is RDX
         if (immediate) insn.push_back(count);
-        OracleState in = random_state(gen, oracle);
+        OracleState in = gen.state();
         in.gpr[1] = (gen.next() & ~uint64_t{0xff}) | count;
         if (!matches_host(oracle, insn, in)) break;
       }
