@@ -149,5 +149,32 @@ TEST(StringSoft, HugeCountRunsInBoundedRestartableSteps) {
   EXPECT_EQ(*memory.host(kBase + 4096 + (2 << 20) + 1), 0x5a);
 }
 
+// With 32-bit addressing the offsets wrap at 4 GiB: REP MOVSB from FS:ESI = 0xFFFFFFF8 copies
+// eight bytes, then reads at FS base + 0 (unmapped here), faulting with ESI = 0 and ECX = 8.
+TEST(StringSoft, AddressSize32OffsetsWrapAround) {
+  constexpr uint64_t kBase = 0x400000;
+  cella::testing::FlatMemory memory(kBase, 1 << 20);
+  CodeCache code;
+  const x86::CpuidPolicy cpuid = soft_cpuid_policy();
+  SoftCpu cpu(memory, code, cpuid);
+  const std::vector<uint8_t> program = {0x67, 0x64, 0xf3, 0xa4};  // rep movsb [edi], fs:[esi]
+  memory.write(kBase, program);
+  const uint64_t fs_base = kBase + 0x10000 - 0xfffffff8;  // FS:0xFFFFFFF8 = kBase + 0x10000
+  cpu.segment_base[static_cast<int>(x86::Segment::kFs)] = fs_base;
+  cpu.rip = kBase;
+  cpu.gpr[1] = 16;
+  cpu.gpr[6] = 0xfffffff8;
+  cpu.gpr[7] = 0x20000 + kBase;
+  for (int i = 0; i < 8; ++i) *memory.host(kBase + 0x10000 + i) = static_cast<uint8_t>(i + 1);
+  EXPECT_EQ(cpu.run(), ExitReason::kFault);
+  EXPECT_EQ(cpu.fault.vector, x86::Vector::kPageFault);
+  EXPECT_EQ(cpu.fault.address, fs_base);  // the wrapped offset 0
+  EXPECT_EQ(cpu.gpr[6], 0u);
+  EXPECT_EQ(cpu.gpr[1], 8u);
+  EXPECT_EQ(cpu.gpr[7], 0x20008 + kBase);
+  EXPECT_EQ(cpu.rip, kBase);
+  for (int i = 0; i < 8; ++i) EXPECT_EQ(*memory.host(kBase + 0x20000 + i), i + 1);
+}
+
 }  // namespace
 }  // namespace cella::soft::testing

@@ -26,6 +26,14 @@ using namespace attr;
 constexpr int kRcx = 1, kRsi = 6, kRdi = 7;
 constexpr int kEs = static_cast<int>(x86::Segment::kEs);
 
+// How many elements from `offset` in a region of `size` bytes onwards (downwards when
+// backward) lie inside it: 0 if the first one straddles its end.
+template <class T>
+uint64_t elements_within(uint64_t offset, uint64_t size, bool backward) {
+  if (offset + sizeof(T) > size) return 0;
+  return backward ? offset / sizeof(T) + 1 : (size - offset) / sizeof(T);
+}
+
 // The string registers of one instruction, at its address size and direction.
 class StringRegs {
  public:
@@ -37,7 +45,6 @@ class StringRegs {
         source_base_(cpu.segment_base[insn.segment]),
         destination_base_(cpu.segment_base[kEs]) {}
 
-  bool address32() const { return address32_; }
   bool backward() const { return backward_; }
   uint64_t source() const { return source_base_ + get(kRsi); }
   uint64_t destination() const { return destination_base_ + get(kRdi); }
@@ -45,6 +52,16 @@ class StringRegs {
   void advance_destination(uint64_t n = 1) { set(kRdi, get(kRdi) + step_ * n); }
   uint64_t count() const { return get(kRcx); }
   void set_count(uint64_t value) { set(kRcx, value); }
+  // How many elements from the source (destination) onwards lie in its page, without the
+  // offset wrapping around at 4 GiB with 32-bit addressing: one run of REP MOVS/STOS.
+  template <class T>
+  uint64_t source_run() const {
+    return run<T>(kRsi, source());
+  }
+  template <class T>
+  uint64_t destination_run() const {
+    return run<T>(kRdi, destination());
+  }
 
  private:
   uint64_t get(int r) const {
@@ -53,21 +70,18 @@ class StringRegs {
   void set(int r, uint64_t value) {
     cpu_.gpr[r] = address32_ ? static_cast<uint32_t>(value) : value;
   }
+  template <class T>
+  uint64_t run(int r, uint64_t linear) const {
+    const uint64_t in_page = elements_within<T>(linear & kPageOffsetMask, kPageSize, backward_);
+    if (!address32_) return in_page;
+    return std::min(in_page, elements_within<T>(get(r), uint64_t{1} << 32, backward_));
+  }
 
   SoftCpu& cpu_;
   bool address32_, backward_;
   uint64_t step_;
   uint64_t source_base_, destination_base_;
 };
-
-// How many elements from `linear` onwards (downwards when backward) lie in its page: 0 if the
-// first one straddles the page end.
-template <class T>
-uint64_t elements_in_page(uint64_t linear, bool backward) {
-  const uint64_t offset = linear & kPageOffsetMask;
-  if (!backward) return (kPageSize - offset) / sizeof(T);
-  return offset + sizeof(T) <= kPageSize ? offset / sizeof(T) + 1 : 0;
-}
 
 // ---- One iteration of each instruction: false on a fault (then nothing changed) ----
 
@@ -88,10 +102,8 @@ struct MovsOp {
   template <class T>
   static bool repeat(SoftCpu& cpu, StringRegs& regs, uint64_t& count) {
     const uint64_t src = regs.source(), dst = regs.destination();
-    uint64_t n = regs.address32() ? 0
-                                  : std::min({count, elements_in_page<T>(src, regs.backward()),
-                                              elements_in_page<T>(dst, regs.backward())});
-    if (n == 0) {  // an element across a page boundary, or 32-bit address wrap-around
+    uint64_t n = std::min({count, regs.source_run<T>(), regs.destination_run<T>()});
+    if (n == 0) {  // an element across a page boundary or the 32-bit wrap-around
       if (!once<T>(cpu, regs)) return false;
       regs.set_count(--count);
       return true;
@@ -131,8 +143,7 @@ struct StosOp {
   template <class T>
   static bool repeat(SoftCpu& cpu, StringRegs& regs, uint64_t& count) {
     const uint64_t dst = regs.destination();
-    const uint64_t n =
-        regs.address32() ? 0 : std::min(count, elements_in_page<T>(dst, regs.backward()));
+    const uint64_t n = std::min(count, regs.destination_run<T>());
     if (n == 0) {
       if (!once<T>(cpu, regs)) return false;
       regs.set_count(--count);
