@@ -22,8 +22,8 @@ constexpr uint64_t kBudget = 256;
 
 class Sandbox : public soft::PageMapper {
  public:
-  uint8_t code[kPage];
-  uint8_t data[kDataPages * kPage];
+  alignas(kPage) uint8_t code[kPage];  // guest pages are page-aligned host memory
+  alignas(kPage) uint8_t data[kDataPages * kPage];
 
   bool translate(soft::SoftCpu& cpu, uint64_t linear, soft::Access access,
                  soft::PageTranslation& out) override {

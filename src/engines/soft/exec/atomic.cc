@@ -2,6 +2,8 @@
 // CMPXCHG, CMPXCHG8B/CMPXCHG16B; Vol. 2B XADD). With LOCK (implied for none of them) a
 // memory operand is updated atomically on host memory, so guest threads on other CPUs see
 // the same atomicity as on hardware (SDM Vol. 3A 9.1.2.2).
+#include <cstring>
+
 #include "engines/soft/exec/common.h"
 
 namespace cella::soft {
@@ -100,13 +102,23 @@ struct CompareExchange8 {
   }
 };
 
-// The host's LOCK CMPXCHG16B on a 16-byte aligned host address: returns whether it stored
-// `desired`; `expected` receives the old value either way.
-bool host_compare_exchange16(void* p, uint64_t expected[2], const uint64_t desired[2]) {
+// The host's LOCK CMPXCHG16B: returns whether it stored `desired`; `expected` receives the
+// old value either way. Guest pages are page-aligned host memory, so an aligned guest operand
+// is an aligned host operand; a page mapper that breaks this gets a non-atomic exchange.
+bool host_compare_exchange16(uint8_t* p, uint64_t expected[2], const uint64_t desired[2]) {
+  if (reinterpret_cast<uintptr_t>(p) % 16 != 0) [[unlikely]] {
+    uint64_t old[2];
+    std::memcpy(old, p, sizeof(old));
+    const bool equal = old[0] == expected[0] && old[1] == expected[1];
+    std::memcpy(p, equal ? desired : old, sizeof(old));
+    expected[0] = old[0];
+    expected[1] = old[1];
+    return equal;
+  }
   bool equal;
   asm volatile("lock cmpxchg16b %[mem]"
-               : [mem] "+m"(*static_cast<unsigned __int128*>(p)), "=@ccz"(equal), "+a"(expected[0]),
-                 "+d"(expected[1])
+               : [mem] "+m"(*reinterpret_cast<unsigned __int128*>(p)), "=@ccz"(equal),
+                 "+a"(expected[0]), "+d"(expected[1])
                : "b"(desired[0]), "c"(desired[1])
                : "memory");
   return equal;
