@@ -5,23 +5,23 @@
 
 #include <cstring>
 
-#include "tests/unit/soft/host_oracle.h"
+#include "tests/diff/gp_oracle.h"
 
-namespace cella::soft::testing {
+namespace cella::diff {
 namespace {
 
 TEST(BitOracle, BitTestFormsMatchHost) {
-  HostOracle oracle;
-  InputGenerator gen(6);
-  gen.randomize(oracle.data());
+  HostComparison host;
+  Inputs gen(6);
+  gen.randomize(host.data());
   for (uint8_t digit = 4; digit < 8; ++digit) {
     static constexpr uint8_t kRegisterOpcodes[4] = {0xa3, 0xab, 0xb3, 0xbb};  // BT BTS BTR BTC
     for (const RmShape& shape : rm_shapes(false)) {
-      for (int i = 0; i < 60; ++i) {
-        OracleState in = gen.state();
+      for (int i = 0; i < 32; ++i) {
+        MachineState in = gen.state();
         // [RSI] in the middle of the data area; the register offset (RDX) reaches
         // +-8 KiB around it, so that every access stays inside the area.
-        in.gpr[6] = HostOracle::kDataBase + 2 * 4096 + gen.next() % 64;
+        in.gpr[6] = kDataAddress + 2 * 4096 + gen.next() % 64;
         const int64_t offset = static_cast<int64_t>(gen.next() % (2 * 8 * 8000)) - 8 * 8000;
         in.gpr[2] = i % 4 == 0 ? gen.edgy() : static_cast<uint64_t>(offset);
         if (shape.memory && i % 4 == 0) in.gpr[2] &= 0xf;  // edgy values only as small offsets
@@ -29,14 +29,13 @@ TEST(BitOracle, BitTestFormsMatchHost) {
         by_register.insert(by_register.end(), {0x0f, kRegisterOpcodes[digit - 4], shape.modrm(2)});
         by_immediate.insert(by_immediate.end(),
                             {0x0f, 0xba, shape.modrm(digit), static_cast<uint8_t>(gen.next())});
-        if (!matches_host(oracle, by_register, in) || !matches_host(oracle, by_immediate, in)) {
+        if (!host.matches(by_register, in) || !host.matches(by_immediate, in)) {
           break;
         }
         if (shape.memory) {  // and with LOCK
           by_register.insert(by_register.begin(), 0xf0);
           by_immediate.insert(by_immediate.begin(), 0xf0);
-          if (digit != 4 &&
-              (!matches_host(oracle, by_register, in) || !matches_host(oracle, by_immediate, in))) {
+          if (digit != 4 && (!host.matches(by_register, in) || !host.matches(by_immediate, in))) {
             break;
           }
         }
@@ -46,31 +45,31 @@ TEST(BitOracle, BitTestFormsMatchHost) {
 }
 
 TEST(BitOracle, NegativeOffsetsAddressMemoryBelowTheOperand) {
-  HostOracle oracle;
-  InputGenerator gen(7);
-  gen.randomize(oracle.data());
-  OracleState in;
-  in.gpr[6] = HostOracle::kDataBase + 2 * 4096;
+  HostComparison host;
+  Inputs gen(7);
+  gen.randomize(host.data());
+  MachineState in = plain_state();
+  in.gpr[6] = kDataAddress + 2 * 4096;
   for (int64_t offset : {-1, -8, -9, -16, -17, -32, -33, -64, -65, -32768, -65535}) {
     in.gpr[2] = static_cast<uint64_t>(offset);
     for (std::vector<uint8_t> insn :
          {std::vector<uint8_t>{0x48, 0x0f, 0xab, 0x16},  // bts [rsi], rdx
           {0x0f, 0xb3, 0x16},                            // btr [rsi], edx
           {0x66, 0x0f, 0xbb, 0x16}}) {                   // btc [rsi], dx
-      EXPECT_TRUE(matches_host(oracle, insn, in));
+      EXPECT_TRUE(host.matches(insn, in));
     }
   }
   // bts qword [rsi], rdx with offset -1 sets bit 63 of the qword below [rsi].
   in.gpr[2] = ~uint64_t{0};
-  const uint8_t before = oracle.data()[2 * 4096 - 1];
-  oracle.run_soft(std::vector<uint8_t>{0x48, 0x0f, 0xab, 0x16}, in);
-  EXPECT_EQ(oracle.soft_data()[2 * 4096 - 1], before | 0x80);
+  const uint8_t before = host.data()[2 * 4096 - 1];
+  const Outcome out = host.soft(std::vector<uint8_t>{0x48, 0x0f, 0xab, 0x16}, in);
+  EXPECT_EQ(out.data[2 * 4096 - 1], before | 0x80);
 }
 
 TEST(BitOracle, ScanAndCountFormsMatchHost) {
-  HostOracle oracle;
-  InputGenerator gen(8);
-  gen.randomize(oracle.data());
+  HostComparison host;
+  Inputs gen(8);
+  gen.randomize(host.data());
   const std::vector<std::vector<uint8_t>> kForms = {
       {0x0f, 0xbc},        // BSF
       {0x0f, 0xbd},        // BSR
@@ -88,11 +87,11 @@ TEST(BitOracle, ScanAndCountFormsMatchHost) {
         insn.insert(insn.end(), form.begin(), form.end() - 2);
         if (rex) insn.push_back(0x48);
         insn.insert(insn.end(), {form[form.size() - 2], form.back(), shape.modrm(2)});
-        OracleState in = gen.state();
+        MachineState in = gen.state();
         if (i % 5 == 0) in.gpr[3] = 0;  // zero source: BSF/BSR leave the destination alone
-        if (i % 5 == 0 && shape.memory) std::memset(oracle.data().data() + 4096, 0, 8192);
-        const bool ok = matches_host(oracle, insn, in);
-        if (i % 5 == 0 && shape.memory) gen.randomize(oracle.data());
+        if (i % 5 == 0 && shape.memory) std::memset(host.data().data() + 4096, 0, 8192);
+        const bool ok = host.matches(insn, in);
+        if (i % 5 == 0 && shape.memory) gen.randomize(host.data());
         if (!ok) break;
       }
     }
@@ -100,4 +99,4 @@ TEST(BitOracle, ScanAndCountFormsMatchHost) {
 }
 
 }  // namespace
-}  // namespace cella::soft::testing
+}  // namespace cella::diff

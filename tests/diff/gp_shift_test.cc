@@ -3,18 +3,18 @@
 // in memory, with counts around 0, 1, the operand width and the 5/6-bit masks.
 #include <gtest/gtest.h>
 
-#include "tests/unit/soft/host_oracle.h"
+#include "tests/diff/gp_oracle.h"
 
-namespace cella::soft::testing {
+namespace cella::diff {
 namespace {
 
 constexpr uint8_t kCounts[] = {0,  1,  2,  3,  7,  8,  9,  15, 16, 17,
                                18, 24, 31, 32, 33, 63, 64, 65, 255};
 
 TEST(ShiftOracle, GroupTwoFormsMatchHost) {
-  HostOracle oracle;
-  InputGenerator gen(2);
-  gen.randomize(oracle.data());
+  HostComparison host;
+  Inputs gen(2);
+  gen.randomize(host.data());
   struct Opcode {
     uint8_t byte;
     bool byte_form;
@@ -25,14 +25,14 @@ TEST(ShiftOracle, GroupTwoFormsMatchHost) {
   for (const Opcode& op : kOpcodes) {
     for (uint8_t digit = 0; digit < 8; ++digit) {
       for (const RmShape& shape : rm_shapes(op.byte_form)) {
-        for (unsigned i = 0; i < 2 * std::size(kCounts); ++i) {
+        for (unsigned i = 0; i < std::size(kCounts) + 6; ++i) {
           const auto count = i < std::size(kCounts) ? kCounts[i] : static_cast<uint8_t>(gen.next());
           std::vector<uint8_t> insn = shape.prefixes;
           insn.insert(insn.end(), {op.byte, shape.modrm(digit)});
           if (op.count == 0) insn.push_back(count);
-          OracleState in = gen.state();
+          MachineState in = gen.state();
           in.gpr[1] = (gen.next() & ~uint64_t{0xff}) | count;
-          if (!matches_host(oracle, insn, in)) break;
+          if (!host.matches(insn, in)) break;
         }
       }
     }
@@ -40,9 +40,9 @@ TEST(ShiftOracle, GroupTwoFormsMatchHost) {
 }
 
 TEST(ShiftOracle, DoublePrecisionShiftsMatchHost) {
-  HostOracle oracle;
-  InputGenerator gen(3);
-  gen.randomize(oracle.data());
+  HostComparison host;
+  Inputs gen(3);
+  gen.randomize(host.data());
   for (uint8_t opcode : {0xa4, 0xa5, 0xac, 0xad}) {
     const bool immediate = opcode == 0xa4 || opcode == 0xac;
     for (const RmShape& shape : rm_shapes(false)) {
@@ -51,9 +51,9 @@ TEST(ShiftOracle, DoublePrecisionShiftsMatchHost) {
         std::vector<uint8_t> insn = shape.prefixes;
         insn.insert(insn.end(), {0x0f, opcode, shape.modrm(2)});  // SRC is RDX
         if (immediate) insn.push_back(count);
-        OracleState in = gen.state();
+        MachineState in = gen.state();
         in.gpr[1] = (gen.next() & ~uint64_t{0xff}) | count;
-        if (!matches_host(oracle, insn, in)) break;
+        if (!host.matches(insn, in)) break;
       }
     }
   }
@@ -62,8 +62,8 @@ TEST(ShiftOracle, DoublePrecisionShiftsMatchHost) {
 // The destination register is written even for a count of 0 (so a 32-bit one is
 // zero-extended), and flags are unchanged then.
 TEST(ShiftOracle, CountZeroWritesDestinationButNoFlags) {
-  HostOracle oracle;
-  OracleState in;
+  HostComparison host;
+  MachineState in = plain_state();
   in.gpr[0] = 0xffffffff12345678;
   in.gpr[1] = 0x100;  // CL = 0
   in.rflags = 0x202 | x86::rflags::kCf | x86::rflags::kOf | x86::rflags::kZf;
@@ -74,8 +74,8 @@ TEST(ShiftOracle, CountZeroWritesDestinationButNoFlags) {
       {0x0f, 0xa5, 0xc0},        // shld eax, eax, cl
       {0x48, 0xc1, 0xf8, 0x40},  // sar rax, 64 (masked to 0)
   };
-  for (const auto& insn : insns) EXPECT_TRUE(matches_host(oracle, insn, in)) << hex(insn);
+  for (const auto& insn : insns) EXPECT_TRUE(host.matches(insn, in)) << hex(insn);
 }
 
 }  // namespace
-}  // namespace cella::soft::testing
+}  // namespace cella::diff
