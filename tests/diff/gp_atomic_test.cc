@@ -22,10 +22,9 @@ TEST(AtomicOracle, CompareExchangeAndExchangeAddMatchHost) {
   for (uint8_t opcode : {0xb0, 0xb1, 0xc0, 0xc1}) {
     for (const RmShape& shape : rm_shapes((opcode & 1) == 0)) {
       for (int i = 0; i < 40; ++i) {
-        std::vector<uint8_t> insn;
-        if (shape.memory && i % 2) insn.push_back(0xf0);  // LOCK
-        insn.insert(insn.end(), shape.prefixes.begin(), shape.prefixes.end());
+        std::vector<uint8_t> insn = shape.prefixes;
         insn.insert(insn.end(), {0x0f, opcode, shape.modrm(i % 3 == 0 ? 0 : 2)});  // src RAX/RDX
+        if (shape.memory && i % 2) insn.insert(insn.begin(), 0xf0);                // LOCK
         MachineState in = gen.state();
         if (i % 2 == 0) {  // CMPXCHG: make the compare succeed
           in.gpr[0] = shape.memory ? load64(host, in.gpr[6]) : in.gpr[3];
