@@ -83,6 +83,12 @@ struct LazyFlags {
     other = (other & ~x86::rflags::kStatus) | (status_bits & x86::rflags::kStatus);
     op = FlagOp::kNone;
   }
+  // Replaces the status flags in `mask` and keeps the others (ROL/ROR: CF and OF; BT: CF;
+  // CMPXCHG8B: ZF), computing the kept ones only if they are still pending.
+  void set_status_bits(uint64_t mask, uint64_t bits) {
+    const uint64_t kept = op == FlagOp::kNone ? other : status();
+    set_status((kept & ~mask) | (bits & mask));
+  }
 
   template <class T>
   void record(FlagOp operation, T res, T a, T b) {

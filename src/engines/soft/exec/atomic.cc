@@ -73,11 +73,6 @@ struct ExchangeAdd {
   }
 };
 
-// ZF = whether the exchange happened; the other status flags are unaffected.
-void set_zf(SoftCpu& cpu, bool equal) {
-  cpu.flags.set_status((cpu.flags.status() & ~rf::kZf) | (equal ? rf::kZf : 0));
-}
-
 // CMPXCHG8B m64: compare EDX:EAX with m64; equal: m64 = ECX:EBX, else EDX:EAX = m64 (32-bit
 // register writes, zero-extended; when equal, RAX and RDX are not written).
 struct CompareExchange8 {
@@ -97,7 +92,7 @@ struct CompareExchange8 {
       cpu.set_reg<uint32_t>(kRax, static_cast<uint32_t>(old));
       cpu.set_reg<uint32_t>(kRdx, static_cast<uint32_t>(old >> 32));
     }
-    set_zf(cpu, old == expected);
+    cpu.flags.set_status_bits(rf::kZf, old == expected ? rf::kZf : 0);  // others unaffected
     return Status::kNext;
   }
 };
@@ -142,7 +137,7 @@ struct CompareExchange16 {
       cpu.gpr[0] = value[0];
       cpu.gpr[2] = value[1];
     }
-    set_zf(cpu, equal);
+    cpu.flags.set_status_bits(rf::kZf, equal ? rf::kZf : 0);  // others unaffected
     return Status::kNext;
   }
 };

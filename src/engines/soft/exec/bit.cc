@@ -83,7 +83,7 @@ struct BitTest {
       op(cpu.reg<T>(insn.rm));  // BT writes nothing: a 32-bit register keeps its upper half
     }
     // ZF is unaffected; OF SF AF PF are undefined: Cella leaves them unchanged.
-    cpu.flags.set_status((cpu.flags.status() & ~rf::kCf) | (bit ? rf::kCf : 0));
+    cpu.flags.set_status_bits(rf::kCf, bit ? rf::kCf : 0);
     return Status::kNext;
   }
   static constexpr uint64_t kUndefinedFlags = rf::kOf | rf::kSf | rf::kAf | rf::kPf;

@@ -161,8 +161,8 @@ struct Rotate {
     const bool overflow = rotate_overflow_is_left<Op>()
                               ? msb(r) != rotated.carry
                               : msb(r) != (((r >> (bit_width<T>() - 2)) & 1) != 0);
-    const uint64_t status = cpu.flags.status() & ~(rf::kCf | rf::kOf);
-    cpu.flags.set_status(status | (rotated.carry ? rf::kCf : 0) | (overflow ? rf::kOf : 0));
+    cpu.flags.set_status_bits(rf::kCf | rf::kOf,
+                              (rotated.carry ? rf::kCf : 0) | (overflow ? rf::kOf : 0));
     return Status::kNext;
   }
   static uint64_t undefined_flags(const SoftCpu& before, const Insn& insn) {
