@@ -146,6 +146,41 @@ INSTANTIATE_TEST_SUITE_P(AllForms, X87FormTest, ::testing::ValuesIn(x87_forms())
                            return name_of(param.param);
                          });
 
+bool same_outcome(const X87Outcome& a, const X87Outcome& b) {
+  constexpr uint64_t kStatusFlags = 0x8d5;
+  return !b.faulted && a.state.bytes == b.state.bytes && a.data == b.data && a.rax == b.rax &&
+         (a.rflags & kStatusFlags) == (b.rflags & kStatusFlags);
+}
+
+// Prefixes: 66 selects the 16-bit FNSTENV/FLDENV/FNSAVE/FRSTOR layouts (REX.W wins over it);
+// otherwise 66, F2, F3 and REX are ignored by x87 instructions; 67 truncates the address; a
+// displacement changes FDP.
+TEST(X87Forms, PrefixedEncodingsMatchHost) {
+  const std::vector<std::vector<uint8_t>> encodings = {
+      {0x66, 0xd9, 0x36},       {0x66, 0xd9, 0x26}, {0x66, 0xdd, 0x36},
+      {0x66, 0xdd, 0x26},       {0x48, 0xd9, 0x36}, {0x48, 0xd9, 0x26},
+      {0x48, 0xdd, 0x36},       {0x48, 0xdd, 0x26}, {0x66, 0x48, 0xd9, 0x36},
+      {0x66, 0x48, 0xdd, 0x26}, {0x66, 0xd8, 0xc1}, {0xf3, 0xd8, 0x06},
+      {0xf2, 0xdd, 0x16},       {0x66, 0xdf, 0x3e}, {0x67, 0xd9, 0x06},
+      {0x67, 0xdd, 0x36},       {0x40, 0xd9, 0x06}, {0xd9, 0x46, 0x10},
+      {0xdd, 0x9e, 0, 1, 0, 0}, {0x66, 0xdf, 0xe0}, {0x48, 0xdf, 0xe0}};
+  testing::NativeX87 native;
+  testing::SoftX87 soft;
+  testing::X87Random random(99);
+  for (const auto& insn : encodings) {
+    for (int n = 0; n < 64; ++n) {
+      const X87Input in = random.input();
+      const X87Outcome actual = soft.run(insn, in);
+      bool same = false;
+      for (int attempt = 0; attempt < 3 && !same; ++attempt) {
+        same = same_outcome(native.run(insn, in), actual);
+      }
+      EXPECT_TRUE(same) << testing::hex(insn) << "\n" << testing::describe(in.state);
+      if (!same) break;
+    }
+  }
+}
+
 // The x87 opcode map (SDM Vol. 2D A.4, Tables ): every escape byte with every
 // register ModRM byte and every memory ModRM.reg decodes, except exactly the encodings the host
 // processor rejects with #UD (listed here as observed, matching the SDM's blank entries).

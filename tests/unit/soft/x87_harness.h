@@ -10,7 +10,10 @@
 // is the start of a data area at the same address in both.
 #pragma once
 
+#include <signal.h>
 #include <sys/mman.h>
+
+#include <csetjmp>
 
 #include <array>
 #include <cstdint>
@@ -31,12 +34,12 @@ namespace cella::testing {
 
 inline constexpr uint64_t kX87Base = 0x50000000;  // low, inside ASan's application range
 inline constexpr uint64_t kX87Code = kX87Base;
-inline constexpr uint64_t kX87Data = kX87Base + 0x1000;  // the memory operand [rsi]
+inline constexpr uint64_t kX87Data = kX87Base + 0x1000;  // the memory operand [rsi], own page
 inline constexpr size_t kX87DataSize = 1024;
-inline constexpr uint64_t kX87StateIn = kX87Base + 0x1800;    // FRSTOR image
-inline constexpr uint64_t kX87StateOut = kX87Base + 0x1900;   // FNSAVE image
-inline constexpr uint64_t kX87Registers = kX87Base + 0x1a00;  // rax, rflags, mxcsr
-inline constexpr size_t kX87RegionSize = 0x4000;
+inline constexpr uint64_t kX87StateIn = kX87Base + 0x2000;    // FRSTOR image
+inline constexpr uint64_t kX87StateOut = kX87Base + 0x2100;   // FNSAVE image
+inline constexpr uint64_t kX87Registers = kX87Base + 0x2200;  // rax, rflags, mxcsr
+inline constexpr size_t kX87RegionSize = 0x4000;              // the stack is the last page
 inline constexpr size_t kFsaveSize = 108;
 inline constexpr uint16_t kUserCs = 0x33;  // Linux x86-64 user code selector
 
@@ -128,29 +131,59 @@ class NativeX87 {
   NativeX87& operator=(const NativeX87&) = delete;
 
   X87Outcome run(std::span<const uint8_t> insn, const X87Input& in) {
+    load(insn, in);
+    call();
+    return collect();
+  }
+
+  // Like run(), for an instruction that may fault on the host: returns the signal it raised
+  // (SIGFPE for #MF, SIGSEGV for #GP, SIGILL for #UD), or 0 with `out` filled. Nothing with a
+  // destructor lives across the jump.
+  int run_trapping(std::span<const uint8_t> insn, const X87Input& in, X87Outcome& out) {
+    load(insn, in);
+    struct sigaction action {};
+    action.sa_handler = [](int signal) { siglongjmp(trap_, signal); };
+    action.sa_flags = SA_NODEFER;
+    struct sigaction saved[3];
+    const int signals[3] = {SIGFPE, SIGSEGV, SIGILL};
+    for (int i = 0; i < 3; ++i) sigaction(signals[i], &action, &saved[i]);
+    const int signal = sigsetjmp(trap_, 1);
+    if (signal == 0) call();
+    for (int i = 0; i < 3; ++i) sigaction(signals[i], &saved[i], nullptr);
+    if (signal == 0) out = collect();
+    return signal;
+  }
+
+ private:
+  void load(std::span<const uint8_t> insn, const X87Input& in) {
     const std::vector<uint8_t> code = x87_stub(insn, true);
     ::mprotect(base_, 4096, PROT_READ | PROT_WRITE);
     std::memcpy(base_, code.data(), code.size());
     ::mprotect(base_, 4096, PROT_READ | PROT_EXEC);
     std::memcpy(at(kX87Data), in.data.data(), kX87DataSize);
     std::memcpy(at(kX87StateIn), in.state.bytes.data(), kFsaveSize);
-    uint64_t registers[3] = {in.rax, in.rflags, 0};
+    const uint64_t registers[3] = {in.rax, in.rflags, 0};
     std::memcpy(at(kX87Registers), registers, sizeof(registers));
+  }
+  void call() {
     using Stub = void (*)(void*, void*, void*, void*);
     reinterpret_cast<Stub>(base_)(at(kX87StateIn), at(kX87Data), at(kX87StateOut),
                                   at(kX87Registers));
+  }
+  X87Outcome collect() {
     X87Outcome out;
     std::memcpy(out.state.bytes.data(), at(kX87StateOut), kFsaveSize);
     std::memcpy(out.data.data(), at(kX87Data), kX87DataSize);
+    uint64_t registers[3];
     std::memcpy(registers, at(kX87Registers), sizeof(registers));
     out.rax = registers[0];
     out.rflags = registers[1];
     return out;
   }
 
- private:
   uint8_t* at(uint64_t address) { return base_ + (address - kX87Base); }
   uint8_t* base_;
+  static inline sigjmp_buf trap_;
 };
 
 // The software CPU side: the same layout in a FlatMemory at the same linear addresses.
