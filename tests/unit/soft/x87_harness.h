@@ -101,18 +101,23 @@ struct X87Outcome {
 };
 
 inline std::vector<uint8_t> x87_stub(std::span<const uint8_t> insn, bool native) {
-  std::vector<uint8_t> code = {0x48, 0x8b, 0x01, 0xff, 0x71, 0x08, 0x9d};
-  if (native)
-    code.insert(code.end(), {0x0f, 0xae, 0x59, 0x10});  // stmxcsr [rcx+16]
-  else
-    code.insert(code.end(), {0x0f, 0x1f, 0x40, 0x00});  // nop dword [rax+0]
-  code.insert(code.end(), {0xdd, 0x27});                // frstor [rdi]
-  code.insert(code.end(), insn.begin(), insn.end());
-  code.insert(code.end(), {0xdd, 0x32, 0x48, 0x89, 0x01, 0x9c, 0x8f, 0x41, 0x08});
-  if (native)
-    code.insert(code.end(), {0x0f, 0xae, 0x51, 0x10, 0xc3});  // ldmxcsr [rcx+16]; ret
-  else
-    code.insert(code.end(), {0x0f, 0x0b});  // ud2
+  std::vector<uint8_t> code;
+  auto append = [&](std::span<const uint8_t> bytes) {
+    for (uint8_t b : bytes) code.push_back(b);
+  };
+  static constexpr uint8_t kEnter[] = {0x48, 0x8b, 0x01, 0xff, 0x71, 0x08, 0x9d};
+  static constexpr uint8_t kSaveMxcsr[] = {0x0f, 0xae, 0x59, 0x10};  // stmxcsr [rcx+16]
+  static constexpr uint8_t kNop4[] = {0x0f, 0x1f, 0x40, 0x00};       // nop dword [rax+0]
+  static constexpr uint8_t kRestore[] = {0xdd, 0x27};                // frstor [rdi]
+  static constexpr uint8_t kSave[] = {0xdd, 0x32, 0x48, 0x89, 0x01, 0x9c, 0x8f, 0x41, 0x08};
+  static constexpr uint8_t kReturn[] = {0x0f, 0xae, 0x51, 0x10, 0xc3};  // ldmxcsr; ret
+  static constexpr uint8_t kStop[] = {0x0f, 0x0b};                      // ud2
+  append(kEnter);
+  append(native ? std::span<const uint8_t>(kSaveMxcsr) : std::span<const uint8_t>(kNop4));
+  append(kRestore);
+  append(insn);
+  append(kSave);
+  append(native ? std::span<const uint8_t>(kReturn) : std::span<const uint8_t>(kStop));
   return code;
 }
 inline constexpr uint64_t kX87InsnAddress = kX87Code + 13;
