@@ -18,7 +18,7 @@ using testing::X87Outcome;
 // CELLA_X87_CASES and CELLA_X87_SEED run a deeper or different search.
 int cases_per_form() {
   const char* text = std::getenv("CELLA_X87_CASES");
-  return text != nullptr ? std::atoi(text) : 96;
+  return text != nullptr ? std::atoi(text) : 200;
 }
 uint64_t seed() {
   const char* text = std::getenv("CELLA_X87_SEED");
