@@ -169,18 +169,48 @@ TEST(X87Exceptions, PageFaultsChangeNothing) {
   EXPECT_GT(checked, 60);
 }
 
-// FNSAVE across a page boundary into a read-only page writes nothing and does not reinitialize.
-TEST(X87Exceptions, StateSaveAcrossPagesIsAllOrNothing) {
-  Single single;
-  single.memory.set_permissions(testing::kX87Data + 4096, 4096, {true, false, true});
-  x86::ArchState s = some_state();
-  const uint8_t fnsave[] = {0xdd, 0xb6, 0xc0, 0x0f, 0x00, 0x00};  // fnsave [rsi+0xfc0]
-  std::vector<uint8_t> before(single.memory.host(testing::kX87Data),
-                              single.memory.host(testing::kX87Data) + 4096);
-  EXPECT_EQ(single.run(fnsave, s), x86::Vector::kPageFault);
-  EXPECT_EQ(single.cpu.fault.address, testing::kX87Data + 4096);
-  EXPECT_EQ(single.cpu.arch.x87, s.x87);
-  EXPECT_TRUE(std::equal(before.begin(), before.end(), single.memory.host(testing::kX87Data)));
+// A state image (and a 10-byte operand) reaching into the inaccessible page after the region:
+// nothing is transferred, and the fault reports the address the host reports (CR2: its first
+// doubleword if that crosses, else its last byte).
+TEST(X87Exceptions, OperandsAcrossPagesFaultLikeTheHost) {
+  testing::NativeX87 native;
+  testing::SoftX87 soft;
+  testing::X87Random random(5);
+  struct Operand {
+    std::vector<uint8_t> opcode;  // with ModRM [rsi+disp32]
+    size_t size;
+  };
+  const Operand operands[] = {{{0xdd, 0xb6}, 108},       {{0xdd, 0xa6}, 108},
+                              {{0xd9, 0xb6}, 28},        {{0xd9, 0xa6}, 28},
+                              {{0x66, 0xdd, 0xb6}, 94},  {{0x66, 0xd9, 0xa6}, 14},
+                              {{0x0f, 0xae, 0x86}, 512}, {{0x0f, 0xae, 0x8e}, 512},
+                              {{0xdb, 0xbe}, 10},        {{0xdf, 0xa6}, 10}};
+  const uint64_t end = testing::kX87Base + testing::kX87RegionSize;
+  int faults = 0;
+  for (const Operand& operand : operands) {
+    const bool fx = operand.opcode[0] == 0x0f;
+    for (size_t back = fx ? 16 : 1; back < operand.size; back += fx ? 16 : 1) {
+      const uint32_t displacement = static_cast<uint32_t>(end - back - testing::kX87Data);
+      std::vector<uint8_t> insn = operand.opcode;
+      for (int i = 0; i < 4; ++i) insn.push_back(static_cast<uint8_t>(displacement >> (8 * i)));
+      X87Input in = random.input();
+      in.state.set_word(4, static_cast<uint16_t>(in.state.status() & ~0x3f));
+      in.state.set_word(8, 0);  // every register in use: FSTP has something to store
+      X87Outcome expected;
+      const int signal = native.run_trapping(insn, in, expected);
+      const X87Outcome actual = soft.run(insn, in);
+      const std::string what = fmt::format("{} at end-{}", testing::hex(insn), back);
+      ASSERT_EQ(signal, SIGSEGV) << what;
+      ASSERT_TRUE(actual.faulted) << what;
+      EXPECT_EQ(actual.vector, x86::Vector::kPageFault) << what;
+      EXPECT_EQ(soft.cpu().fault.address, testing::NativeX87::fault_address()) << what;
+      const std::vector<uint8_t> untouched(soft.memory().host(end - 512), soft.memory().host(end));
+      EXPECT_TRUE(std::all_of(untouched.begin(), untouched.end(), [](uint8_t b) { return b == 0; }))
+          << what << ": wrote before faulting";
+      ++faults;
+    }
+  }
+  EXPECT_GT(faults, 300);
 }
 
 // FXSAVE/FXRSTOR: #GP(0) on a misaligned operand; FXRSTOR with reserved MXCSR bits set raises

@@ -39,7 +39,8 @@ inline constexpr size_t kX87DataSize = 1024;
 inline constexpr uint64_t kX87StateIn = kX87Base + 0x2000;    // FRSTOR image
 inline constexpr uint64_t kX87StateOut = kX87Base + 0x2100;   // FNSAVE image
 inline constexpr uint64_t kX87Registers = kX87Base + 0x2200;  // rax, rflags, mxcsr
-inline constexpr size_t kX87RegionSize = 0x4000;              // the stack is the last page
+inline constexpr uint64_t kX87Stack = kX87Base + 0x3400;      // soft side's stack pointer
+inline constexpr size_t kX87RegionSize = 0x4000;              // then an inaccessible page
 inline constexpr size_t kFsaveSize = 108;
 inline constexpr uint16_t kUserCs = 0x33;  // Linux x86-64 user code selector
 
@@ -130,8 +131,12 @@ class NativeX87 {
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
     if (p != reinterpret_cast<void*>(kX87Base)) throw std::runtime_error("cannot map kX87Base");
     base_ = static_cast<uint8_t*>(p);
+    // An inaccessible page after the region, as in the FlatMemory of the software side.
+    void* guard = ::mmap(base_ + kX87RegionSize, 4096, PROT_NONE,
+                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    if (guard != base_ + kX87RegionSize) throw std::runtime_error("cannot map the guard page");
   }
-  ~NativeX87() { ::munmap(base_, kX87RegionSize); }
+  ~NativeX87() { ::munmap(base_, kX87RegionSize + 4096); }
   NativeX87(const NativeX87&) = delete;
   NativeX87& operator=(const NativeX87&) = delete;
 
@@ -147,8 +152,11 @@ class NativeX87 {
   int run_trapping(std::span<const uint8_t> insn, const X87Input& in, X87Outcome& out) {
     load(insn, in);
     struct sigaction action {};
-    action.sa_handler = [](int signal) { siglongjmp(trap_, signal); };
-    action.sa_flags = SA_NODEFER;
+    action.sa_sigaction = [](int signal, siginfo_t* info, void*) {
+      fault_address_ = reinterpret_cast<uint64_t>(info->si_addr);
+      siglongjmp(trap_, signal);
+    };
+    action.sa_flags = SA_NODEFER | SA_SIGINFO;
     struct sigaction saved[3];
     const int signals[3] = {SIGFPE, SIGSEGV, SIGILL};
     for (int i = 0; i < 3; ++i) sigaction(signals[i], &action, &saved[i]);
@@ -189,6 +197,11 @@ class NativeX87 {
   uint8_t* at(uint64_t address) { return base_ + (address - kX87Base); }
   uint8_t* base_;
   static inline sigjmp_buf trap_;
+  static inline uint64_t fault_address_ = 0;
+
+ public:
+  // The address of the last fault run_trapping() caught (CR2 for a page fault).
+  static uint64_t fault_address() { return fault_address_; }
 };
 
 // The software CPU side: the same layout in a FlatMemory at the same linear addresses.
@@ -216,7 +229,7 @@ class SoftX87 {
     s.reg(x86::Gpr::kRsi) = kX87Data;
     s.reg(x86::Gpr::kRdx) = kX87StateOut;
     s.reg(x86::Gpr::kRcx) = kX87Registers;
-    s.reg(x86::Gpr::kRsp) = kX87Base + kX87RegionSize - 64;
+    s.reg(x86::Gpr::kRsp) = kX87Stack;
     s.rip = kX87Code;
     prepare(s);
     cpu_.set_state(s);

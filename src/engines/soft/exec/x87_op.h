@@ -3,7 +3,7 @@
 // guest's own opcode, exec/x87_host.h) and a Shape: which stack registers and memory operand
 // go in, where the host's results go, how many registers are popped, which condition codes the
 // result defines. The semantics then follow SDM Vol. 1 8.5 - 8.7 in one place:
-//   1. waiting-instruction checks (#NM, pending #MF), then the memory source (#PF);
+//   1. waiting-instruction checks (#NM, pending #MF), then the memory operand (#PF);
 //   2. the stack check: an empty source is an underflow, a full push target an overflow
 //      (SDM Vol. 1 8.5.1.1); masked, every destination receives the indefinite;
 //   3. otherwise the instruction runs on the host under the guest's control word;
@@ -69,6 +69,19 @@ inline bool write_operand(SoftCpu& cpu, const Insn& insn, const uint8_t* in) {
   return write_memory(cpu, effective_address(cpu, insn), value);
 }
 
+// A store's destination is checked for writing before the instruction computes: it raises #PF
+// even when an unmasked exception then withholds the store, as the host processor does. The
+// fault address is the first inaccessible byte, as for the store itself.
+template <size_t kBytes>
+inline bool probe_store(SoftCpu& cpu, const Insn& insn) {
+  const uint64_t linear = effective_address(cpu, insn);
+  PageTranslation page;
+  if (!cpu.translate(linear, Access::kWrite, page)) return false;
+  const uint64_t last = linear + kBytes - 1;
+  if (((last ^ linear) & ~kPageOffsetMask) == 0) return true;
+  return cpu.translate(last & ~kPageOffsetMask, Access::kWrite, page);
+}
+
 // SDM Vol. 1 8.1.2: the physical register named by `reg` for an instruction on ST(i).
 inline unsigned physical_of(const X87State& s, Reg reg, unsigned i) {
   switch (reg) {
@@ -103,6 +116,8 @@ struct X87Op {
     HostFrame frame;
     if constexpr (kShape.mem == Mem::kLoad) {
       if (!read_operand<kShape.mem_bytes>(cpu, insn, frame.memory)) return Status::kFault;
+    } else if constexpr (kToMemory) {
+      if (!probe_store<kShape.mem_bytes>(cpu, insn)) return Status::kFault;
     }
     const unsigned i = insn.rm & 7;
     bool underflow = false;

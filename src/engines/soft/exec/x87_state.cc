@@ -36,6 +36,20 @@ size_t environment_size(bool sixteen) {
   return sixteen ? kEnvironment16 : kEnvironment32;
 }
 
+// Before transferring a state image the host processor accesses its first field (a word in the
+// 16-bit layouts, a doubleword otherwise), then its last byte; a page fault reports that address
+// (CR2). Images span at most two pages, so this checks them all: nothing is transferred unless
+// every byte is accessible.
+bool probe_image(SoftCpu& cpu, uint64_t linear, size_t size, Access access, bool sixteen) {
+  PageTranslation page;
+  if (!cpu.translate(linear, access, page)) return false;
+  const uint64_t first_end = linear + (sixteen ? 1 : 3);
+  if ((first_end ^ linear) & ~kPageOffsetMask) {
+    if (!cpu.translate(first_end & ~kPageOffsetMask, access, page)) return false;
+  }
+  return cpu.translate(linear + size - 1, access, page);
+}
+
 // SDM Vol. 1 Figure 8-9 (32-bit): FCW, FSW, FTW, FIP[31:0], FCS | FOP << 16, FDP[31:0], FDS;
 // Figure 8-10 (16-bit): the same words without FOP, pointers truncated to 16 bits.
 void store_environment(const X87State& s, bool sixteen, uint8_t* out) {
@@ -103,7 +117,11 @@ struct Save {
         put<uint16_t>(image.data(), size + 8, st(s, i).sign_exponent);
       }
     }
-    if (!cpu.write_slow(effective_address(cpu, insn), image.data(), size)) return Status::kFault;
+    const uint64_t address = effective_address(cpu, insn);
+    if (!probe_image(cpu, address, size, Access::kWrite, sixteen) ||
+        !cpu.write_slow(address, image.data(), size)) {
+      return Status::kFault;
+    }
     if constexpr (kRegisters) {
       initialize(s);
     } else {
@@ -124,7 +142,11 @@ struct Restore {
     const size_t environment = environment_size(sixteen);
     const size_t size = environment + (kRegisters ? 8 * kRegisterBytes : 0);
     std::array<uint8_t, kEnvironment32 + 8 * kRegisterBytes> image;
-    if (!cpu.read_slow(effective_address(cpu, insn), image.data(), size)) return Status::kFault;
+    const uint64_t address = effective_address(cpu, insn);
+    if (!probe_image(cpu, address, size, Access::kRead, sixteen) ||
+        !cpu.read_slow(address, image.data(), size)) {
+      return Status::kFault;
+    }
     X87State& s = cpu.arch.x87;
     if constexpr (kRegisters) {
       // Registers are loaded in stack order, relative to the TOP being loaded.
@@ -152,6 +174,7 @@ struct FxSave {
     if (!available(cpu)) return Status::kFault;
     const uint64_t address = effective_address(cpu, insn);
     if (address % 16 != 0) return cpu.raise(x86::Vector::kGeneralProtection, 0);
+    if (!probe_image(cpu, address, x86::kFxsaveSize, Access::kWrite, false)) return Status::kFault;
     const auto image = x86::fxsave_image(cpu.arch, kFormat);
     return cpu.write_slow(address, image.data(), kFxsaveUsed) ? Status::kNext : Status::kFault;
   }
@@ -165,7 +188,10 @@ struct FxRestore {
     const uint64_t address = effective_address(cpu, insn);
     if (address % 16 != 0) return cpu.raise(x86::Vector::kGeneralProtection, 0);
     std::array<uint8_t, x86::kFxsaveSize> image{};
-    if (!cpu.read_slow(address, image.data(), kFxsaveUsed)) return Status::kFault;
+    if (!probe_image(cpu, address, x86::kFxsaveSize, Access::kRead, false) ||
+        !cpu.read_slow(address, image.data(), kFxsaveUsed)) {
+      return Status::kFault;
+    }
     // Reserved MXCSR bits: #GP(0), nothing loaded (SDM Vol. 2A FXRSTOR).
     if (!x86::load_fxsave_image(cpu.arch, image, kFormat))
       return cpu.raise(x86::Vector::kGeneralProtection, 0);
@@ -185,14 +211,16 @@ using x86::FxsaveFormat;
 // clang-format off
 constexpr FormSpec kForms[] = {
     //   mnemonic     opcode               operands attributes semantics
-    FORM("FLDENV",    "D9 /4",             "M", kX87,  Restore<false>),
-    FORM("FNSTENV",   "D9 /6",             "M", kX87,  Save<false>),
-    FORM("FRSTOR",    "DD /4",             "M", kX87,  Restore<true>),
-    FORM("FNSAVE",    "DD /6",             "M", kX87,  Save<true>),
-    FORM("FXSAVE",    "NP 0F AE /0",       "M", kFxsr, FxSave<FxsaveFormat::k32>),
-    FORM("FXRSTOR",   "NP 0F AE /1",       "M", kFxsr, FxRestore<FxsaveFormat::k32>),
-    FORM("FXSAVE64",  "NP REX.W 0F AE /0", "M", kFxsr, FxSave<FxsaveFormat::k64>),
-    FORM("FXRSTOR64", "NP REX.W 0F AE /1", "M", kFxsr, FxRestore<FxsaveFormat::k64>),
+    FORM("FLDENV",    "D9 /4",             "M", kX87,            Restore<false>),
+    FORM("FNSTENV",   "D9 /6",             "M", kX87,            Save<false>),
+    FORM("FRSTOR",    "DD /4",             "M", kX87,            Restore<true>),
+    FORM("FNSAVE",    "DD /6",             "M", kX87,            Save<true>),
+    // FXSAVE is kNoDiff: an AMD host stores MXCSR_MASK with its MM bit, and FOP/FIP/FDP only
+    // with an exception pending; tests/unit/soft/x87_forms_test.cc compares everything else.
+    FORM("FXSAVE",    "NP 0F AE /0",       "M", kFxsr | kNoDiff, FxSave<FxsaveFormat::k32>),
+    FORM("FXRSTOR",   "NP 0F AE /1",       "M", kFxsr,           FxRestore<FxsaveFormat::k32>),
+    FORM("FXSAVE64",  "NP REX.W 0F AE /0", "M", kFxsr | kNoDiff, FxSave<FxsaveFormat::k64>),
+    FORM("FXRSTOR64", "NP REX.W 0F AE /1", "M", kFxsr,           FxRestore<FxsaveFormat::k64>),
 };
 // clang-format on
 
