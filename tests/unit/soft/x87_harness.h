@@ -388,6 +388,11 @@ class X87Random {
     }
     in.state =
         FsaveImage::make(control, static_cast<uint16_t>(flags | conditions | top << 11), tags);
+    // Pointers, selectors and FOP as a previous instruction left them (FRSTOR loads them).
+    for (size_t offset : {12, 14, 16, 20, 22, 24}) {
+      in.state.set_word(offset, static_cast<uint16_t>(bits()));
+    }
+    in.state.set_word(18, static_cast<uint16_t>(bits() & 0x7ff));
     for (unsigned i = 0; i < 8; ++i) in.state.set_st(i, value());
     if (memory_operand_allowed) {
       for (auto& b : in.data) b = static_cast<uint8_t>(bits());

@@ -36,18 +36,23 @@ size_t environment_size(bool sixteen) {
   return sixteen ? kEnvironment16 : kEnvironment32;
 }
 
-// Before transferring a state image the host processor accesses its first field (a word in the
-// 16-bit layouts, a doubleword otherwise), then its last byte; a page fault reports that address
-// (CR2). Images span at most two pages, so this checks them all: nothing is transferred unless
-// every byte is accessible.
-bool probe_image(SoftCpu& cpu, uint64_t linear, size_t size, Access access, bool sixteen) {
+// Before transferring a state image the host processor checks its first field (a word in the
+// 16-bit layouts, a doubleword otherwise) and its last byte: FNSTENV, FNSAVE, FLDENV and FRSTOR
+// in that order, FXSAVE and FXRSTOR the last byte first. A page fault reports the byte checked
+// (CR2). Images span at most two pages, so nothing is transferred unless every byte is
+// accessible.
+enum class ProbeOrder { kFirstThenLast, kLastThenFirst };
+bool probe_image(SoftCpu& cpu, uint64_t linear, size_t size, Access access, size_t first_field,
+                 ProbeOrder order) {
   PageTranslation page;
-  if (!cpu.translate(linear, access, page)) return false;
-  const uint64_t first_end = linear + (sixteen ? 1 : 3);
-  if ((first_end ^ linear) & ~kPageOffsetMask) {
-    if (!cpu.translate(first_end & ~kPageOffsetMask, access, page)) return false;
-  }
-  return cpu.translate(linear + size - 1, access, page);
+  auto first = [&] {
+    if (!cpu.translate(linear, access, page)) return false;
+    const uint64_t first_end = linear + first_field - 1;
+    if (((first_end ^ linear) & ~kPageOffsetMask) == 0) return true;
+    return cpu.translate(first_end & ~kPageOffsetMask, access, page);
+  };
+  auto last = [&] { return cpu.translate(linear + size - 1, access, page); };
+  return order == ProbeOrder::kFirstThenLast ? first() && last() : last() && first();
 }
 
 // SDM Vol. 1 Figure 8-9 (32-bit): FCW, FSW, FTW, FIP[31:0], FCS | FOP << 16, FDP[31:0], FDS;
@@ -118,7 +123,8 @@ struct Save {
       }
     }
     const uint64_t address = effective_address(cpu, insn);
-    if (!probe_image(cpu, address, size, Access::kWrite, sixteen) ||
+    if (!probe_image(cpu, address, size, Access::kWrite, sixteen ? 2 : 4,
+                     ProbeOrder::kFirstThenLast) ||
         !cpu.write_slow(address, image.data(), size)) {
       return Status::kFault;
     }
@@ -143,7 +149,8 @@ struct Restore {
     const size_t size = environment + (kRegisters ? 8 * kRegisterBytes : 0);
     std::array<uint8_t, kEnvironment32 + 8 * kRegisterBytes> image;
     const uint64_t address = effective_address(cpu, insn);
-    if (!probe_image(cpu, address, size, Access::kRead, sixteen) ||
+    if (!probe_image(cpu, address, size, Access::kRead, sixteen ? 2 : 4,
+                     ProbeOrder::kFirstThenLast) ||
         !cpu.read_slow(address, image.data(), size)) {
       return Status::kFault;
     }
@@ -162,6 +169,10 @@ struct Restore {
   }
 };
 
+uint64_t sign_extend_57(uint64_t value) {
+  return static_cast<uint64_t>(static_cast<int64_t>(value << 7) >> 7);
+}
+
 // FXSAVE / FXRSTOR: a 16-byte aligned 512-byte area (#GP(0) otherwise); the processor writes
 // and reads bytes 0-415, leaving the reserved and software-available bytes 416-511 alone (SDM
 // Vol. 1 Table 10-2; as the host processor does). Neither waits for a pending exception.
@@ -174,7 +185,8 @@ struct FxSave {
     if (!available(cpu)) return Status::kFault;
     const uint64_t address = effective_address(cpu, insn);
     if (address % 16 != 0) return cpu.raise(x86::Vector::kGeneralProtection, 0);
-    if (!probe_image(cpu, address, x86::kFxsaveSize, Access::kWrite, false)) return Status::kFault;
+    if (!probe_image(cpu, address, x86::kFxsaveSize, Access::kWrite, 4, ProbeOrder::kLastThenFirst))
+      return Status::kFault;
     const auto image = x86::fxsave_image(cpu.arch, kFormat);
     return cpu.write_slow(address, image.data(), kFxsaveUsed) ? Status::kNext : Status::kFault;
   }
@@ -188,7 +200,8 @@ struct FxRestore {
     const uint64_t address = effective_address(cpu, insn);
     if (address % 16 != 0) return cpu.raise(x86::Vector::kGeneralProtection, 0);
     std::array<uint8_t, x86::kFxsaveSize> image{};
-    if (!probe_image(cpu, address, x86::kFxsaveSize, Access::kRead, false) ||
+    if (!probe_image(cpu, address, x86::kFxsaveSize, Access::kRead, 4,
+                     ProbeOrder::kLastThenFirst) ||
         !cpu.read_slow(address, image.data(), kFxsaveUsed)) {
       return Status::kFault;
     }
@@ -200,6 +213,12 @@ struct FxRestore {
     if constexpr (kFormat == x86::FxsaveFormat::k32) {  // FCS, FDS (SDM Vol. 1 Table 10-2)
       s.last_cs = get<uint16_t>(image.data(), 12);
       s.last_ds = get<uint16_t>(image.data(), 20);
+    } else {
+      // The 64-bit layout has no selectors: they read as 0 afterwards. The host processor
+      // keeps 57 bits of each pointer, sign-extended.
+      s.last_cs = s.last_ds = 0;
+      s.last_instruction = sign_extend_57(s.last_instruction);
+      s.last_data = sign_extend_57(s.last_data);
     }
     update_summary(s);
     return Status::kNext;
