@@ -213,7 +213,8 @@ inline void initialize(X87State& s) {
 // ---- MMX aliasing (SDM Vol. 1 9.5), for the MMX semantics ----
 
 // Before an MMX instruction other than EMMS: TOP = 0 and every register tagged in use
-// (SDM Vol. 1 9.5.1, Table 9-2). Callers check begin() first (#NM, pending #MF).
+// (SDM Vol. 1 9.5.1, Table 9-2). Callers first raise #UD for CR0.EM, then use begin() (#NM
+// for CR0.TS, #MF for a pending x87 exception: SDM Vol. 3A Table 2-2).
 inline void enter_mmx(X87State& s) {
   set_top(s, 0);
   s.tag = x86::full_tags(0xff, s.physical);
