@@ -17,9 +17,11 @@ namespace cella::block {
 
 // How a guest-visible range of the disk is backed, as `qemu-img map` reports it.
 enum class ExtentKind : uint8_t {
-  kData,         // allocated in the image at `depth` of the chain; reads what was written
-  kZero,         // known to read as zeros (zero cluster, unallocated with no backing, hole)
-  kUnallocated,  // not allocated at this depth: reads fall through to the backing image
+  kData,  // allocated in the image at `depth` of the chain; reads what was written
+  kZero,  // allocated as zeros: a zero cluster, a hole of a raw file
+  // Not allocated at this depth: reads fall through to the backing image, or read as zeros
+  // when there is none (qemu-img map's "present": false).
+  kUnallocated,
 };
 
 struct Extent {
@@ -81,9 +83,9 @@ class BlockImage {
   virtual Result<void> write_compressed(uint64_t offset, std::span<const uint8_t> cluster);
 
   // Allocation status of [offset, offset+length), in order, covering the range exactly.
-  // A format reports its own level: kUnallocated where reads fall through to the backing
-  // image (kZero where there is no backing). ops::map_chain() resolves those ranges down the
-  // chain; a format may also resolve them itself and report them with depth > 0.
+  // A format reports its own level: kUnallocated where it allocates nothing (reads fall
+  // through to the backing image, or read as zeros without one). ops::map_chain() resolves
+  // those ranges down the chain; a format may also resolve them itself, with depth > 0.
   virtual Result<std::vector<Extent>> map(uint64_t offset, uint64_t length) = 0;
   virtual Result<CheckReport> check(bool repair);
   virtual std::vector<InfoField> info() const { return {}; }
