@@ -33,11 +33,10 @@ constexpr std::array<Subcommand, 9> kSubcommands = {{
     {"compare", "compare the content of two images", 2, setup_img_compare},
 }};
 
+// The subcommand named by the first argument, or null.
 const Subcommand* find_subcommand(const std::vector<std::string>& args) {
-  for (const std::string& arg : args) {
-    for (const Subcommand& subcommand : kSubcommands) {
-      if (arg == subcommand.name) return &subcommand;
-    }
+  for (const Subcommand& subcommand : kSubcommands) {
+    if (!args.empty() && args.front() == subcommand.name) return &subcommand;
   }
   return nullptr;
 }
@@ -53,6 +52,14 @@ int run_img(const std::vector<std::string>& args) {
   for (const Subcommand& subcommand : kSubcommands) {
     CLI::App* command = app.add_subcommand(subcommand.name, subcommand.summary);
     subcommand.setup(*command, exit_code);
+  }
+  if (!args.empty() && !args.front().starts_with('-') && find_subcommand(args) == nullptr) {
+    std::string names;
+    for (const Subcommand& subcommand : kSubcommands) {
+      names += names.empty() ? subcommand.name : std::string(", ") + subcommand.name;
+    }
+    fmt::print(stderr, "cella img: unknown subcommand '{}' (known: {})\n", args.front(), names);
+    return 1;
   }
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 parses from the back
   try {

@@ -5,12 +5,12 @@
 #include <filesystem>
 #include <vector>
 
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace cella::block {
 namespace {
 
-using testing::TempDir;
+using cella::testing::TempDir;
 
 // Designated initializers would have to name every field (-Wmissing-field-initializers).
 inline OpenOptions open_options(std::string format, bool read_only = false,

@@ -6,12 +6,12 @@
 
 #include "block/format_registry.h"
 #include "block/ops/chain_map.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace cella::block {
 namespace {
 
-using testing::TempDir;
+using cella::testing::TempDir;
 
 // Designated initializers would have to name every field (-Wmissing-field-initializers).
 inline OpenOptions open_options(std::string format, bool read_only = false,

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <string>
 
-namespace cella::block::testing {
+namespace cella::testing {
 
 class TempDir {
  public:
@@ -27,4 +27,4 @@ class TempDir {
   std::string path_;
 };
 
-}  // namespace cella::block::testing
+}  // namespace cella::testing
