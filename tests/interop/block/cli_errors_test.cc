@@ -5,7 +5,7 @@
 #include <unistd.h>
 
 #include "interop_util.h"
-#include "support/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace cella::interop {
 namespace {

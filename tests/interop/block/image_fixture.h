@@ -8,7 +8,7 @@
 
 #include "format_cases.h"
 #include "interop_util.h"
-#include "support/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace cella::interop {
 

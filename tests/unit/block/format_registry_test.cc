@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <vector>
 
-#include "support/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace cella::block {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "block/format_registry.h"
 #include "block/ops/chain_map.h"
-#include "support/temp_dir.h"
+#include "tests/support/temp_dir.h"
 
 namespace cella::block {
 namespace {
