@@ -1,10 +1,7 @@
 #include "interop_util.h"
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -12,56 +9,12 @@
 #include <fstream>
 #include <iterator>
 
-extern char** environ;
-
 namespace cella::interop {
 
-namespace {
-
-std::string read_all(int fd) {
-  std::string text;
-  ::lseek(fd, 0, SEEK_SET);
-  char buffer[65536];
-  for (ssize_t n; (n = ::read(fd, buffer, sizeof(buffer))) > 0;) text.append(buffer, n);
-  return text;
-}
-
-int temp_fd() {
-  char name[] = "/tmp/cella-interop-out-XXXXXX";
-  const int fd = ::mkstemp(name);
-  ::unlink(name);
-  return fd;
-}
-
-}  // namespace
-
 RunResult run(const std::vector<std::string>& argv) {
-  // Output goes to unlinked temporary files: no pipe can fill up and block the child.
-  const int out = temp_fd();
-  const int err = temp_fd();
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, out, STDOUT_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, err, STDERR_FILENO);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  pid_t pid = 0;
-  RunResult result;
-  if (::posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ) != 0) {
-    result.err = "cannot start " + argv[0];
-  } else {
-    int status = 0;
-    ::waitpid(pid, &status, 0);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_all(out);
-    result.err = read_all(err);
-  }
-  posix_spawn_file_actions_destroy(&actions);
-  ::close(out);
-  ::close(err);
-  return result;
+  auto result = run_process(argv);
+  if (!result) return RunResult{.exit_code = -1, .out = {}, .err = result.error().message()};
+  return std::move(result).value();
 }
 
 RunResult cella(const std::vector<std::string>& args) {

@@ -7,15 +7,14 @@
 #include <string>
 #include <vector>
 
+#include "base/process.h"
+
 namespace cella::interop {
 
-struct RunResult {
-  int exit_code = -1;  // -1: killed by a signal (a crash)
-  std::string out;
-  std::string err;
-};
+using RunResult = ProcessResult;
 
-// Runs argv[0] (searched in PATH) with the arguments, capturing stdout and stderr.
+// Runs argv[0] (searched in PATH) with the arguments, capturing stdout and stderr; a program
+// that cannot start gives exit code -1 and the reason in err.
 RunResult run(const std::vector<std::string>& argv);
 
 // `cella img ARGS...` with the binary under test.
