@@ -52,9 +52,12 @@ Result<void> map_level(BlockImage& image, uint64_t offset, uint64_t length, int 
                        std::vector<Extent>& out) {
   CELLA_TRY_ASSIGN(extents, map_image(image, offset, length));
   for (Extent& extent : extents) {
+    // A format that resolves its chain itself reports what reached the backing image at
+    // depth >= 1 (kUnallocated there: allocated nowhere); only its own level needs resolving.
+    const bool resolved = extent.depth > 0;
     extent.depth += depth;
     BlockImage* backing = image.backing();
-    if (extent.kind != ExtentKind::kUnallocated || backing == nullptr) {
+    if (extent.kind != ExtentKind::kUnallocated || backing == nullptr || resolved) {
       append_extent(out, std::move(extent));
       continue;
     }

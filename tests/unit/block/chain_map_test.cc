@@ -59,6 +59,45 @@ TEST(ChainMap, PastAShorterBackingImageIsUnallocated) {
   EXPECT_TRUE(*known_zero(nullptr, 0, 100));
 }
 
+// A format that resolves its own chain, as qcow2 does: what the backing answers comes back at
+// depth >= 1, and kUnallocated there means allocated nowhere.
+class ResolvingImage : public MemoryImage {
+ public:
+  using MemoryImage::MemoryImage;
+  Result<std::vector<Extent>> map(uint64_t offset, uint64_t length) override {
+    CELLA_TRY_ASSIGN(own, MemoryImage::map(offset, length));
+    std::vector<Extent> out;
+    for (Extent& extent : own) {
+      if (extent.kind != ExtentKind::kUnallocated || backing() == nullptr) {
+        out.push_back(extent);
+        continue;
+      }
+      CELLA_TRY_ASSIGN(below, map_chain(*backing(), extent.offset, extent.length));
+      for (Extent& deeper : below) {
+        deeper.depth += 1;
+        out.push_back(deeper);
+      }
+    }
+    return out;
+  }
+};
+
+TEST(ChainMap, AcceptsFormatsThatResolveTheirChain) {
+  MemoryImage base("base", 16384);
+  ResolvingImage middle("middle", 16384, 4096, &base);
+  ResolvingImage top("top", 16384, 4096, &middle);
+  put(base, 0, 4096, 1);
+  put(middle, 4096, 4096, 2);
+  auto map = map_chain(top, 0, 16384);
+  ASSERT_TRUE(map.ok());
+  ASSERT_EQ(map->size(), 3u);
+  EXPECT_EQ((*map)[0].depth, 2);
+  EXPECT_EQ((*map)[0].kind, ExtentKind::kData);
+  EXPECT_EQ((*map)[1].depth, 1);
+  EXPECT_EQ((*map)[2].depth, 2);  // allocated nowhere: the depth of the last image consulted
+  EXPECT_EQ((*map)[2].kind, ExtentKind::kUnallocated);
+}
+
 // A format whose map does not tile the range it was asked about.
 class GappyImage : public MemoryImage {
  public:
