@@ -123,7 +123,8 @@ Result<void> create_image(std::string_view format, const CreateOptions& options)
   if (driver == nullptr) {
     return make_error("unknown image format '{}' (known: {})", format, format_names());
   }
-  for (const auto& [key, value] : options.options) {
+  for (const auto& entry : options.options) {
+    const std::string& key = entry.first;
     const auto& known = driver->create_option_names;
     if (std::none_of(known.begin(), known.end(),
                      [&](const CreateOption& option) { return option.name == key; })) {
