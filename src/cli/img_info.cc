@@ -48,9 +48,15 @@ ImageFacts facts_of(const block::BlockImage& image, const std::string& filename)
   return facts;
 }
 
-// qemu-img's human keys are its JSON keys with spaces ("lazy-refcounts" -> "lazy refcounts").
+// qemu-img's human keys are its JSON keys with spaces: "lazy-refcounts" / "lazy refcounts".
+// Formats may give either spelling.
 std::string human_key(std::string key) {
   std::replace(key.begin(), key.end(), '-', ' ');
+  return key;
+}
+
+std::string json_key(std::string key) {
+  std::replace(key.begin(), key.end(), ' ', '-');
   return key;
 }
 
@@ -90,7 +96,14 @@ Json to_json(const ImageFacts& facts) {
   if (!facts.specific.empty()) {
     Json data = Json::object();
     for (const block::InfoField& field : facts.specific) {
-      data[field.key] = typed_value(field.value);
+      const std::string key = json_key(field.key);
+      if (!data.contains(key)) {
+        data[key] = typed_value(field.value);
+        continue;
+      }
+      // A repeated key (one per snapshot, say) becomes an array.
+      if (!data[key].is_array()) data[key] = Json::array({data[key]});
+      data[key].push_back(typed_value(field.value));
     }
     json["format-specific"] = Json{{"type", facts.format}, {"data", data}};
   }
