@@ -126,8 +126,7 @@ Result<void> create_image(std::string_view format, const CreateOptions& options)
   for (const auto& entry : options.options) {
     const std::string& key = entry.first;
     const auto& known = driver->create_option_names;
-    if (std::none_of(known.begin(), known.end(),
-                     [&](const CreateOption& option) { return option.name == key; })) {
+    if (std::find(known.begin(), known.end(), key) == known.end()) {
       return make_error("{} does not support the option '{}'", format, key);
     }
   }

@@ -45,24 +45,16 @@ struct CreateOptions {
   std::map<std::string, std::string> options;  // format-specific (cluster_size, compat, ...)
 };
 
-// One `-o` option of a format's create: its name and a line of help for `-o help`.
-struct CreateOption {
-  CreateOption(const char* option_name, const char* option_help = "")
-      : name(option_name), help(option_help) {}
-  CreateOption(std::string option_name, std::string option_help = "")  // NOLINT: implicit
-      : name(std::move(option_name)), help(std::move(option_help)) {}
-  std::string name;
-  std::string help;
-};
-
 struct FormatDriver {
   const char* name;
   // Confidence (0 none .. 100 certain) that the file's first bytes are this format.
   int (*probe)(std::span<const uint8_t> head, uint64_t file_size);
   Result<std::unique_ptr<BlockImage>> (*open)(HostFile file, const OpenOptions& options);
   Result<void> (*create)(const CreateOptions& options);
-  // The -o options create accepts, for help and for rejecting unknown keys.
-  std::vector<CreateOption> create_option_names;
+  // The -o options create accepts, for rejecting unknown keys and for `-o help`.
+  std::vector<std::string> create_option_names;
+  // Optional: a line of help per option name, for `-o help`.
+  std::map<std::string, std::string> create_option_help = {};
 };
 
 // How many leading bytes of a file probing looks at.

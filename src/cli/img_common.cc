@@ -89,8 +89,10 @@ void print_create_options(const block::FormatDriver& driver) {
   fmt::print("  {:<22} - {}\n", "size=<size>", "virtual disk size");
   fmt::print("  {:<22} - {}\n", "backing_file=<str>", "file name of a backing image");
   fmt::print("  {:<22} - {}\n", "backing_fmt=<str>", "format of the backing image");
-  for (const block::CreateOption& option : driver.create_option_names) {
-    fmt::print("  {:<22} - {}\n", option.name + "=<value>", option.help);
+  for (const std::string& name : driver.create_option_names) {
+    auto help = driver.create_option_help.find(name);
+    fmt::print("  {:<22} - {}\n", name + "=<value>",
+               help != driver.create_option_help.end() ? help->second : "");
   }
 }
 

@@ -90,9 +90,10 @@ FormatDriver raw_format_driver() {
       .probe = probe_raw,
       .open = open_raw,
       .create = create_raw,
-      .create_option_names = {{"preallocation",
-                               "off (sparse), falloc (reserve blocks) or full "
-                               "(write zeros); default off"}},
+      .create_option_names = {"preallocation"},
+      .create_option_help = {{"preallocation",
+                              "off (sparse), falloc (reserve blocks) or full (write zeros); "
+                              "default off"}},
   };
 }
 
