@@ -123,7 +123,7 @@ Result<int> run_info(const InfoArgs& args) {
   chain.push_back(facts_of(*image, args.filename));
   if (args.backing_chain) {
     for (block::BlockImage* level = image->backing(); level != nullptr; level = level->backing()) {
-      chain.push_back(facts_of(*level, chain.back().full_backing_file));
+      chain.push_back(facts_of(*level, level->path()));
     }
   }
   if (args.output == OutputFormat::kJson) {

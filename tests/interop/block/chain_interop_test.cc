@@ -33,7 +33,7 @@ TEST_P(Chain, ReadsThroughTheChain) {
   }
   RunResult info = cella({"info", "--backing-chain", "--output", "json", file("top.img")});
   ASSERT_EQ(info.exit_code, 0) << describe(info);
-  const auto chain = parse_json(info);
+  auto chain = parse_json(info);
   ASSERT_EQ(chain.size(), 3u);
   EXPECT_EQ(chain[0]["backing-filename"], "middle.img");
   EXPECT_EQ(chain[0]["backing-filename-format"], format().name);
@@ -54,7 +54,7 @@ TEST_P(Chain, CommitMatchesQemu) {
   expect_qemu_identical(expected, "raw", file("top.img"), format().qemu_name);
   expect_qemu_identical(expected, "raw", file("middle.img"), format().qemu_name);
   RunResult top_map = qemu_img({"map", "--output=json", file("top.img")});
-  for (const auto& extent : parse_json(top_map)) EXPECT_GT(extent["depth"], 0) << extent;
+  for (auto& extent : parse_json(top_map)) EXPECT_GT(extent["depth"], 0) << extent;
 }
 
 TEST_P(Chain, CommitKeepingTheOverlay) {
@@ -62,7 +62,7 @@ TEST_P(Chain, CommitKeepingTheOverlay) {
   ASSERT_EQ(cella({"commit", "-d", "-q", file("top.img")}).exit_code, 0);
   RunResult top_map = qemu_img({"map", "--output=json", file("top.img")});
   bool top_data = false;
-  for (const auto& extent : parse_json(top_map)) top_data |= extent["depth"] == 0;
+  for (auto& extent : parse_json(top_map)) top_data |= extent["depth"] == 0;
   EXPECT_TRUE(top_data);
 }
 

@@ -24,7 +24,8 @@ RunResult qemu_img(const std::vector<std::string>& args);
 RunResult qemu_io(const std::string& format, const std::string& file,
                   const std::vector<std::string>& commands);
 
-// Parses JSON output, failing the test (and returning null) if it is not JSON.
+// Parses JSON output, failing the test (and returning null) if it is not JSON. Keep the result
+// non-const: a missing key then reads as null instead of asserting.
 nlohmann::json parse_json(const RunResult& result);
 
 std::vector<uint8_t> file_bytes(const std::string& path);

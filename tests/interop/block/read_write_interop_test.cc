@@ -29,8 +29,8 @@ TEST_P(ReadWrite, InfoAgreesWithQemu) {
   ASSERT_EQ(ours.exit_code, 0) << describe(ours);
   RunResult theirs = qemu_img({"info", "--output=json", image});
   ASSERT_EQ(theirs.exit_code, 0) << describe(theirs);
-  const auto a = parse_json(ours);
-  const auto b = parse_json(theirs);
+  auto a = parse_json(ours);
+  auto b = parse_json(theirs);
   for (const char* key : {"virtual-size", "filename", "actual-size", "dirty-flag"}) {
     EXPECT_EQ(a[key], b[key]) << key;
   }
@@ -109,7 +109,7 @@ TEST_P(ReadWrite, ConvertKeepsTargetsSparse) {
   ASSERT_EQ(cella({"convert", "-O", format().name, source, sparse}).exit_code, 0);
   expect_qemu_identical(source, "raw", sparse, format().qemu_name);
   RunResult map = qemu_img({"map", "--output=json", "-f", format().qemu_name, sparse});
-  for (const auto& extent : parse_json(map)) {
+  for (auto& extent : parse_json(map)) {
     if (extent["start"].get<uint64_t>() < (4 << 20)) {
       EXPECT_FALSE(extent["data"]) << extent;
     }
@@ -126,7 +126,7 @@ TEST_P(ReadWrite, ConvertWithoutSparsenessAllocatesEverything) {
   ASSERT_EQ(converted.exit_code, 0) << describe(converted);
   expect_qemu_identical(source, "raw", full, format().qemu_name);
   RunResult map = qemu_img({"map", "--output=json", "-f", format().qemu_name, full});
-  for (const auto& extent : parse_json(map)) EXPECT_TRUE(extent["data"]) << extent;
+  for (auto& extent : parse_json(map)) EXPECT_TRUE(extent["data"]) << extent;
   EXPECT_GE(disk_usage(full), 4u << 20);
 }
 
