@@ -46,7 +46,11 @@ Result<HostFile> HostFile::create(const std::string& path) {
 Result<uint64_t> HostFile::size() const {
   struct stat st {};
   if (::fstat(fd_.get(), &st) != 0) return errno_error(path_);
-  return static_cast<uint64_t>(st.st_size);
+  if (!S_ISBLK(st.st_mode)) return static_cast<uint64_t>(st.st_size);
+  // A block device has no st_size: its end is where seeking to the end lands.
+  const off_t end = ::lseek(fd_.get(), 0, SEEK_END);
+  if (end < 0) return errno_error(path_ + ": size");
+  return static_cast<uint64_t>(end);
 }
 
 Result<void> HostFile::read(uint64_t offset, std::span<uint8_t> out) const {
@@ -92,6 +96,10 @@ Result<void> HostFile::flush() {
 Result<void> HostFile::truncate(uint64_t new_size) {
   CELLA_TRY(require_writable());
   if (::ftruncate(fd_.get(), static_cast<off_t>(new_size)) != 0) {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) == 0 && S_ISBLK(st.st_mode)) {
+      return make_error("{}: a block device cannot be resized", path_);
+    }
     return errno_error(path_ + ": truncate");
   }
   return ok();
@@ -139,6 +147,7 @@ Result<uint64_t> HostFile::next_data(uint64_t offset) const {
   off_t at = ::lseek(fd_.get(), static_cast<off_t>(offset), SEEK_DATA);
   if (at < 0) {
     if (errno == ENXIO) return size();
+    if (errno == EINVAL) return offset;  // no hole reporting (block devices): all data
     return errno_error(path_ + ": seek data");
   }
   return static_cast<uint64_t>(at);
@@ -147,7 +156,7 @@ Result<uint64_t> HostFile::next_data(uint64_t offset) const {
 Result<uint64_t> HostFile::next_hole(uint64_t offset) const {
   off_t at = ::lseek(fd_.get(), static_cast<off_t>(offset), SEEK_HOLE);
   if (at < 0) {
-    if (errno == ENXIO) return size();
+    if (errno == ENXIO || errno == EINVAL) return size();
     return errno_error(path_ + ": seek hole");
   }
   return static_cast<uint64_t>(at);

@@ -41,7 +41,8 @@ class HostFile {
   Result<void> zero_range(uint64_t offset, uint64_t length);
   Result<void> allocate(uint64_t offset, uint64_t length);  // fallocate, growing the file
   // Next data / hole at or after offset (SEEK_DATA/SEEK_HOLE), for sparse-aware mapping.
-  // Returns the file size when there is none.
+  // Returns the file size when there is none. Files that cannot report holes (block
+  // devices) are all data.
   Result<uint64_t> next_data(uint64_t offset) const;
   Result<uint64_t> next_hole(uint64_t offset) const;
   // Disk space actually used, in bytes (st_blocks * 512).
