@@ -107,6 +107,9 @@ class BlockImage {
   virtual bool dirty() const { return false; }
   // The host file name of this image (for messages and `map`).
   virtual const std::string& path() const = 0;
+  // Every host file holding this image (for `info`'s disk size): the image file, and for
+  // formats whose data lives in several files (VMDK descriptors and extents) those too.
+  virtual std::vector<std::string> host_files() const { return {path()}; }
 
  protected:
   // An error naming the request when [offset, offset+length) is not inside the disk.

@@ -37,7 +37,7 @@ ImageFacts facts_of(const block::BlockImage& image, const std::string& filename)
   ImageFacts facts{.filename = filename,
                    .format = image.format_name(),
                    .virtual_size = image.size(),
-                   .actual_size = disk_usage(image.path()),
+                   .actual_size = 0,
                    .cluster_size = image.cluster_size(),
                    .backing_file = image.backing_file(),
                    .full_backing_file = {},
@@ -45,6 +45,7 @@ ImageFacts facts_of(const block::BlockImage& image, const std::string& filename)
                    .dirty = image.dirty(),
                    .specific = image.info()};
   facts.full_backing_file = block::resolve_backing_path(image.path(), facts.backing_file);
+  for (const std::string& file : image.host_files()) facts.actual_size += disk_usage(file);
   return facts;
 }
 

@@ -232,9 +232,8 @@ Result<void> StreamExtent::emit_pending() {
   if (pending_grain_ == kNone) return ok();
   const uint64_t grain = pending_grain_;
   pending_grain_ = kNone;
-  if (std::all_of(pending_.begin(), pending_.end(), [](uint8_t b) { return b == 0; })) {
-    return ok();  // an all-zero grain stays unallocated: it reads as zeros
-  }
+  // A written grain is stored even when it holds only zeros, as qemu-img does (so that
+  // `convert -S 0` allocates everything); grains never written stay unallocated.
   // "Grain Marker": the LBA of the grain and the compressed size, then the deflate stream,
   // padded to a sector.
   std::vector<uint8_t> buffer(kGrainMarkerPrefix);

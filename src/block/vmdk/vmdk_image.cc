@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 #include "base/log.h"
 #include "block/chain_helpers.h"
@@ -214,6 +215,20 @@ Result<CheckReport> VmdkImage::check(bool repair) {
   CheckReport report;
   for (ExtentSlot& slot : extents_) CELLA_TRY(slot.extent->check(report, repair));
   return report;
+}
+
+std::vector<std::string> VmdkImage::host_files() const {
+  // The descriptor (or the monolithic file), then each extent file once.
+  std::vector<std::string> files = {path_};
+  for (const ExtentSlot& slot : extents_) {
+    const std::string& name = slot.extent->file_name();
+    const bool listed = std::any_of(files.begin(), files.end(), [&](const std::string& file) {
+      std::error_code error;
+      return file == name || std::filesystem::equivalent(file, name, error);
+    });
+    if (!name.empty() && !listed) files.push_back(name);
+  }
+  return files;
 }
 
 std::vector<InfoField> VmdkImage::info() const {

@@ -58,6 +58,7 @@ class VmdkImage final : public BlockImage {
   std::vector<InfoField> info() const override;
   BlockImage* backing() const override { return backing_.get(); }
   const std::string& path() const override { return path_; }
+  std::vector<std::string> host_files() const override;
 
   uint32_t cid() const { return descriptor_.cid; }
   const Descriptor& descriptor() const { return descriptor_; }

@@ -6,6 +6,7 @@
 
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "block/format_registry.h"
@@ -66,6 +67,19 @@ inline std::vector<FormatCase> backing_format_cases() {
     if (c.backing) cases.push_back(c);
   }
   return cases;
+}
+
+// Variants whose clusters are written once, in order (VMDK streamOptimized): neither qemu-io
+// nor Cella rewrites them in place, and they are compressed, so their disk use says nothing
+// about allocation.
+inline bool appends_only(const FormatCase& c) {
+  return std::string_view(c.qemu_options).find("streamOptimized") != std::string_view::npos;
+}
+
+// Variants whose data lies in a preallocated flat file (VMDK monolithicFlat): qemu-img map
+// reports all of it as data, holes of the file included.
+inline bool flat_extents(const FormatCase& c) {
+  return std::string_view(c.qemu_options).find("Flat") != std::string_view::npos;
 }
 
 inline std::ostream& operator<<(std::ostream& out, const FormatCase& c) {

@@ -113,11 +113,11 @@ TEST_P(ReadWrite, ConvertKeepsTargetsSparse) {
   expect_qemu_identical(source, "raw", sparse, format().qemu_name);
   RunResult map = qemu_img({"map", "--output=json", "-f", format().qemu_name, sparse});
   for (auto& extent : parse_json(map)) {
-    if (extent["start"].get<uint64_t>() < (4 << 20)) {
+    if (extent["start"].get<uint64_t>() < (4 << 20) && !flat_extents(format())) {
       EXPECT_FALSE(extent["data"]) << extent;
     }
   }
-  EXPECT_LT(disk_usage(sparse), 2u << 20);
+  EXPECT_LT(image_disk_usage(sparse), 2u << 20);
 }
 
 TEST_P(ReadWrite, ConvertWithoutSparsenessAllocatesEverything) {
@@ -130,10 +130,13 @@ TEST_P(ReadWrite, ConvertWithoutSparsenessAllocatesEverything) {
   expect_qemu_identical(source, "raw", full, format().qemu_name);
   RunResult map = qemu_img({"map", "--output=json", "-f", format().qemu_name, full});
   for (auto& extent : parse_json(map)) EXPECT_TRUE(extent["data"]) << extent;
-  EXPECT_GE(disk_usage(full), 4u << 20);
+  if (!appends_only(format())) {  // compressed grains take less
+    EXPECT_GE(image_disk_usage(full), 4u << 20);
+  }
 }
 
 TEST_P(ReadWrite, ConvertIntoAnExistingTarget) {
+  if (appends_only(format())) GTEST_SKIP() << "a stream's grains cannot be rewritten";
   const std::string source = file("source.raw");
   ASSERT_EQ(qemu_img({"create", "-q", "-f", "raw", source, "2M"}).exit_code, 0);
   qemu_io("raw", source, {"write -P 0x31 64k 64k"});
