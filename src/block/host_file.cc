@@ -27,11 +27,19 @@ Result<void> lock(int fd, const std::string& path, Access access) {
 }  // namespace
 
 Result<HostFile> HostFile::open(const std::string& path, Access access) {
-  const int flags = access == Access::kReadWrite ? O_RDWR : O_RDONLY;
+  // O_NONBLOCK: a FIFO named by a hostile image (as a backing file) must not block the open;
+  // only regular files and block devices are images.
+  const int flags = (access == Access::kReadWrite ? O_RDWR : O_RDONLY) | O_NONBLOCK;
   CELLA_TRY_ASSIGN(fd, open_file(path, flags));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return errno_error(path);
   if (S_ISDIR(st.st_mode)) return make_error("{}: is a directory", path);
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    return make_error("{}: is not a regular file or a block device", path);
+  }
+  if (::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK) != 0) {
+    return errno_error(path);
+  }
   CELLA_TRY(lock(fd.get(), path, access));
   return HostFile(std::move(fd), path, access);
 }
@@ -58,8 +66,8 @@ Result<void> HostFile::read(uint64_t offset, std::span<uint8_t> out) const {
 Result<void> HostFile::read_zero_filled(uint64_t offset, std::span<uint8_t> out) const {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error(path_ + ": read");
@@ -92,8 +100,8 @@ Result<void> HostFile::truncate(uint64_t new_size) {
 }
 
 Result<void> HostFile::punch_hole(uint64_t offset, uint64_t length) {
-  if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  static_cast<off_t>(offset), static_cast<off_t>(length)) == 0) {
+  if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                  static_cast<off_t>(length)) == 0) {
     return ok();
   }
   if (errno == EOPNOTSUPP) {  // file system without holes: write zeros instead
