@@ -17,25 +17,29 @@ namespace cella::block {
 
 // How a guest-visible range of the disk is backed, as `qemu-img map` reports it.
 enum class ExtentKind : uint8_t {
-  kData,          // allocated in the image at `depth` of the chain; reads what was written
-  kZero,          // known to read as zeros (zero cluster, unallocated with no backing, hole)
-  kUnallocated,   // not allocated at this depth: reads fall through to the backing image
+  kData,         // allocated in the image at `depth` of the chain; reads what was written
+  kZero,         // allocated as zeros (qcow2 zero cluster, hole of a raw file)
+  kUnallocated,  // not allocated at this depth: reads fall through to the backing image
 };
+// map() follows the backing chain: an extent is reported at the depth that decides its content.
+// kUnallocated then means allocated nowhere in the chain (qemu-img map's "present": false; it
+// reads as zeros), at the depth of the last image consulted; or, when the chain was not opened
+// (OpenOptions::open_backing false), not allocated in this image.
 
 struct Extent {
   uint64_t offset = 0;  // guest byte offset
   uint64_t length = 0;
   ExtentKind kind = ExtentKind::kData;
-  int depth = 0;               // 0: this image, 1: its backing file, ...
-  int64_t host_offset = -1;    // offset in the file holding the data, -1 if none or unknown
-  std::string host_file;       // that file, when host_offset is known
+  int depth = 0;             // 0: this image, 1: its backing file, ...
+  int64_t host_offset = -1;  // offset in the file holding the data, -1 if none or unknown
+  std::string host_file;     // that file, when host_offset is known
 };
 
 // The result of a format's own consistency check (`cella img check`). Exit codes follow
 // qemu-img: 0 clean, 2 corruptions, 3 leaks only.
 struct CheckReport {
-  uint64_t corruptions = 0;        // metadata that can lose or misdirect data
-  uint64_t leaks = 0;              // allocated host space referenced by nothing
+  uint64_t corruptions = 0;  // metadata that can lose or misdirect data
+  uint64_t leaks = 0;        // allocated host space referenced by nothing
   uint64_t corruptions_fixed = 0;
   uint64_t leaks_fixed = 0;
   uint64_t allocated_clusters = 0;  // where the format has clusters/blocks
@@ -67,7 +71,10 @@ class BlockImage {
   virtual Result<void> discard(uint64_t offset, uint64_t length);
   // Makes a range read as zeros, deallocating it when may_unmap and the format allows.
   virtual Result<void> write_zeroes(uint64_t offset, uint64_t length, bool may_unmap);
+  // Grows or shrinks the disk. A shrink that would drop allocated data is refused;
+  // resize_with_data_loss() allows it (qemu-img resize --shrink).
   virtual Result<void> resize(uint64_t new_size);
+  virtual Result<void> resize_with_data_loss(uint64_t new_size) { return resize(new_size); }
 
   // Allocation granularity (qcow2 cluster, VHD block, VMDK grain...), 0 where there is none.
   virtual uint64_t cluster_size() const { return 0; }
