@@ -1,0 +1,267 @@
+#include <algorithm>
+
+#include "base/bits.h"
+#include "block/qcow2/checker.h"
+
+namespace cella::block::qcow2 {
+
+namespace {
+
+constexpr uint16_t kBigRefs = 0xffff;  // refs_ value meaning "look in big_refs_"
+
+}  // namespace
+
+Checker::Checker(const CheckInput& input, bool repair)
+    : storage_(input.storage),
+      header_(input.header),
+      layout_(input.layout),
+      snapshots_(input.snapshots),
+      snapshot_table_bytes_(input.snapshot_table_bytes),
+      repair_(repair) {}
+
+uint64_t Checker::refs(uint64_t cluster) const {
+  if (cluster >= refs_.size()) return 0;
+  if (refs_[cluster] != kBigRefs) return refs_[cluster];
+  return big_refs_.at(cluster);
+}
+
+void Checker::add_refs(uint64_t offset, uint64_t bytes) {
+  if (bytes == 0) return;
+  const uint64_t last = layout_.cluster_index(offset + bytes - 1);
+  for (uint64_t c = layout_.cluster_index(offset); c <= last && c < refs_.size(); ++c) {
+    if (refs_[c] == kBigRefs) {
+      ++big_refs_[c];
+    } else if (refs_[c] == kBigRefs - 1) {
+      refs_[c] = kBigRefs;
+      big_refs_[c] = kBigRefs;
+    } else {
+      ++refs_[c];
+    }
+  }
+}
+
+void Checker::remove_refs(uint64_t offset, uint64_t bytes) {
+  if (bytes == 0) return;
+  const uint64_t last = layout_.cluster_index(offset + bytes - 1);
+  for (uint64_t c = layout_.cluster_index(offset); c <= last && c < refs_.size(); ++c) {
+    if (refs_[c] == kBigRefs) {
+      if (--big_refs_[c] < kBigRefs) {
+        refs_[c] = static_cast<uint16_t>(big_refs_[c]);
+        big_refs_.erase(c);
+      }
+    } else if (refs_[c] > 0) {
+      --refs_[c];
+    }
+  }
+}
+
+bool Checker::inside_file(uint64_t offset, uint64_t bytes) const {
+  return offset < kMaxHostOffset && offset < file_size_ && bytes <= file_size_ - offset;
+}
+
+Result<void> Checker::write_entry(uint64_t table_offset, uint64_t index, uint64_t value) {
+  uint8_t raw[8];
+  store_be<uint64_t>(raw, value);
+  return storage_.write(table_offset + index * 8, raw);
+}
+
+Result<void> Checker::register_metadata(uint64_t offset, uint64_t bytes, MetadataKind kind,
+                                        const std::string& what) {
+  if (!inside_file(offset, bytes) || offset % layout_.cluster_size != 0) {
+    problem(false, "{} at {:#x} ({} bytes) is not cluster-aligned inside the file", what, offset,
+            bytes);
+    return make_error("invalid");
+  }
+  add_refs(offset, bytes);
+  if (auto clash =
+          metadata_.add(layout_.cluster_index(offset), layout_.clusters_for(bytes), kind)) {
+    problem(false, "{} at {:#x} overlaps {}", what, offset,
+            describe_region(*clash, layout_.cluster_size));
+    return make_error("overlap");
+  }
+  return ok();
+}
+
+Result<void> Checker::scan() {
+  CELLA_TRY_ASSIGN(file_size, storage_.file().size());
+  file_size_ = file_size;
+  file_clusters_ = layout_.clusters_for(file_size_);
+  refs_.assign(file_clusters_, 0);
+
+  (void)register_metadata(0, layout_.cluster_size, MetadataKind::kHeader, "the header");
+  const uint64_t table_bytes = uint64_t{header_.refcount_table_clusters} * layout_.cluster_size;
+  if (register_metadata(header_.refcount_table_offset, table_bytes, MetadataKind::kRefcountTable,
+                        "the refcount table")) {
+    refcount_structure_.push_back({header_.refcount_table_offset, table_bytes});
+  } else {
+    rebuild_needed_ = true;
+  }
+  if (header_.l1_size > 0) {
+    (void)register_metadata(header_.l1_table_offset, uint64_t{header_.l1_size} * 8,
+                            MetadataKind::kL1Table, "the L1 table");
+  }
+  if (snapshot_table_bytes_ > 0) {
+    (void)register_metadata(header_.snapshots_offset, snapshot_table_bytes_,
+                            MetadataKind::kSnapshotTable, "the snapshot table");
+  }
+  for (const Snapshot& s : snapshots_) {
+    if (s.l1_size > 0) {
+      (void)register_metadata(s.l1_table_offset, uint64_t{s.l1_size} * 8,
+                              MetadataKind::kSnapshotL1Table,
+                              fmt::format("the L1 table of snapshot '{}'", s.id));
+    }
+  }
+  CELLA_TRY(scan_refcount_table());
+  CELLA_TRY(scan_l1(header_.l1_table_offset, header_.l1_size, true, "active state"));
+  for (const Snapshot& s : snapshots_) {
+    if (s.l1_size == 0 || !inside_file(s.l1_table_offset, uint64_t{s.l1_size} * 8)) continue;
+    CELLA_TRY(scan_l1(s.l1_table_offset, s.l1_size, false, fmt::format("snapshot '{}'", s.id)));
+  }
+  return scan_bitmaps();
+}
+
+Result<void> Checker::scan_refcount_table() {
+  const uint64_t table_bytes = uint64_t{header_.refcount_table_clusters} * layout_.cluster_size;
+  refcount_table_.assign(table_bytes / 8, 0);
+  if (!inside_file(header_.refcount_table_offset, table_bytes)) return ok();
+  std::vector<uint8_t> raw(table_bytes);
+  CELLA_TRY(storage_.read(header_.refcount_table_offset, raw));
+  for (size_t i = 0; i < refcount_table_.size(); ++i) {
+    const uint64_t entry = load_be<uint64_t>(&raw[i * 8]);
+    if (entry == 0) continue;
+    if ((entry & kRefcountTableReservedMask) != 0 || !inside_file(entry, layout_.cluster_size)) {
+      problem(false, "refcount table entry {} ({:#x}) is not a cluster inside the file", i, entry);
+      rebuild_needed_ = true;
+      continue;
+    }
+    if (!register_metadata(entry, layout_.cluster_size, MetadataKind::kRefcountBlock,
+                           fmt::format("refcount block {}", i))) {
+      rebuild_needed_ = true;
+      continue;
+    }
+    refcount_table_[i] = entry;
+    refcount_structure_.push_back({entry, layout_.cluster_size});
+  }
+  return ok();
+}
+
+Result<void> Checker::scan_l1(uint64_t offset, uint32_t entries, bool active,
+                              const std::string& what) {
+  if (entries == 0 || !inside_file(offset, uint64_t{entries} * 8)) return ok();
+  std::vector<uint8_t> raw(uint64_t{entries} * 8);
+  CELLA_TRY(storage_.read(offset, raw));
+  std::vector<std::pair<uint64_t, uint64_t>> tables;  // (L1 index, L2 offset)
+  for (uint64_t i = 0; i < entries; ++i) {
+    const uint64_t entry = load_be<uint64_t>(&raw[i * 8]);
+    const uint64_t l2 = entry & kL1OffsetMask;
+    if (l2 == 0) continue;
+    bool valid = (entry & kL1ReservedMask) == 0 && l2 % layout_.cluster_size == 0 &&
+                 inside_file(l2, layout_.cluster_size);
+    if (!valid) {
+      problem(false, "{}: L1 entry {} ({:#x}) does not point at an L2 table inside the file", what,
+              i, entry);
+    } else if (active) {
+      valid = register_metadata(l2, layout_.cluster_size, MetadataKind::kL2Table,
+                                fmt::format("{}: the L2 table of L1 entry {}", what, i))
+                  .ok();
+      if (!valid) remove_refs(l2, layout_.cluster_size);
+    } else {
+      add_refs(l2, layout_.cluster_size);
+    }
+    if (!valid) {
+      // The table cannot be read safely: drop it (its guest clusters read as unallocated).
+      if (repair_ && active) CELLA_TRY(write_entry(offset, i, 0));
+      continue;
+    }
+    tables.emplace_back(i, l2);
+    if (active) active_l2_.emplace_back(i, l2);
+  }
+  for (const auto& [index, l2] : tables) {
+    CELLA_TRY(scan_l2(l2, index * layout_.l2_entries, active, what));
+  }
+  return ok();
+}
+
+Result<void> Checker::scan_l2(uint64_t offset, uint64_t first_guest_cluster, bool active,
+                              const std::string& what) {
+  std::vector<uint8_t> table(layout_.cluster_size);
+  CELLA_TRY(storage_.read(offset, table));
+  bool modified = false;
+  // A cleared entry reads as zeros in version 3, as unallocated in version 2.
+  const uint64_t cleared = layout_.version >= 3 ? kZeroFlag : 0;
+  for (uint64_t j = 0; j < layout_.l2_entries; ++j) {
+    const uint64_t raw = load_be<uint64_t>(&table[j * 8]);
+    if (raw == 0) continue;
+    const ClusterEntry e = decode_l2_entry(layout_, raw);
+    const uint64_t guest = (first_guest_cluster + j) << layout_.cluster_bits;
+    std::string reason;
+    uint64_t bytes = layout_.cluster_size;
+    if (e.invalid) {
+      reason = "is invalid (reserved bits, unaligned offset or a version 3 flag)";
+    } else if (e.kind == ClusterKind::kUnallocated || e.kind == ClusterKind::kZero) {
+      continue;
+    } else {
+      if (e.kind == ClusterKind::kCompressed) bytes = e.compressed_bytes;
+      if (!inside_file(e.host_offset, 1)) {
+        reason = fmt::format("points beyond the end of the file ({:#x})", e.host_offset);
+      } else if (auto clash = metadata_.find(layout_.cluster_index(e.host_offset),
+                                             layout_.cluster_index(e.host_offset + bytes - 1) -
+                                                 layout_.cluster_index(e.host_offset) + 1)) {
+        reason = "points into " + describe_region(*clash, layout_.cluster_size);
+      }
+    }
+    if (!reason.empty()) {
+      problem(false, "{}: L2 entry for guest offset {:#x} ({:#x}) {}", what, guest, raw, reason);
+      if (repair_ && active) {
+        store_be<uint64_t>(&table[j * 8], cleared);
+        modified = true;
+      }
+      continue;
+    }
+    add_refs(e.host_offset, bytes);
+    if (active) ++report_.allocated_clusters;
+  }
+  if (modified) CELLA_TRY(storage_.write(offset, table));
+  return ok();
+}
+
+Result<void> Checker::scan_bitmaps() {
+  if (!header_.bitmaps) return ok();
+  // "=== Bitmap directory ===": entries of 24 bytes plus extra data and name, padded to 8.
+  const BitmapsExtension& ext = *header_.bitmaps;
+  if (ext.directory_offset % layout_.cluster_size != 0 || ext.directory_size > (64u << 20) ||
+      !inside_file(ext.directory_offset, ext.directory_size)) {
+    problem(false, "the bitmap directory ({} bytes at {:#x}) is not inside the file",
+            ext.directory_size, ext.directory_offset);
+    return ok();
+  }
+  add_refs(ext.directory_offset, ext.directory_size);
+  std::vector<uint8_t> dir(ext.directory_size);
+  CELLA_TRY(storage_.read(ext.directory_offset, dir));
+  uint64_t at = 0;
+  for (uint32_t i = 0; i < ext.nb_bitmaps && at + 24 <= dir.size(); ++i) {
+    const uint64_t table_offset = load_be<uint64_t>(&dir[at]);
+    const uint64_t table_entries = load_be<uint32_t>(&dir[at + 8]);
+    const uint64_t name_size = load_be<uint16_t>(&dir[at + 18]);
+    const uint64_t extra_size = load_be<uint32_t>(&dir[at + 20]);
+    at += align_up(24 + extra_size + name_size, 8);
+    const uint64_t table_bytes = table_entries * 8;
+    if (table_entries == 0) continue;
+    if (table_offset % layout_.cluster_size != 0 || !inside_file(table_offset, table_bytes)) {
+      problem(false, "bitmap {}: its table ({} entries at {:#x}) is not inside the file", i,
+              table_entries, table_offset);
+      continue;
+    }
+    add_refs(table_offset, table_bytes);
+    std::vector<uint8_t> table(table_bytes);
+    CELLA_TRY(storage_.read(table_offset, table));
+    for (uint64_t k = 0; k < table_entries; ++k) {
+      // "=== Bitmap table ===": bits 9-55 the data cluster, 0 for all-zeros or all-ones.
+      const uint64_t data = load_be<uint64_t>(&table[k * 8]) & kL2OffsetMask;
+      if (data != 0 && inside_file(data, 1)) add_refs(data, layout_.cluster_size);
+    }
+  }
+  return ok();
+}
+
+}  // namespace cella::block::qcow2

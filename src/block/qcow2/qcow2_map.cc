@@ -1,0 +1,93 @@
+// Allocation map (`cella img map`), following the backing chain like `qemu-img map`.
+#include <algorithm>
+
+#include "block/qcow2/qcow2_image.h"
+
+namespace cella::block::qcow2 {
+
+namespace {
+
+constexpr size_t kBatch = 512;
+
+void append(std::vector<Extent>& out, Extent extent) {
+  if (!out.empty()) {
+    Extent& last = out.back();
+    const bool contiguous_host =
+        (last.host_offset < 0 && extent.host_offset < 0) ||
+        (last.host_offset >= 0 && extent.host_offset >= 0 &&
+         last.host_offset + static_cast<int64_t>(last.length) == extent.host_offset);
+    if (last.kind == extent.kind && last.depth == extent.depth &&
+        last.host_file == extent.host_file && contiguous_host &&
+        last.offset + last.length == extent.offset) {
+      last.length += extent.length;
+      return;
+    }
+  }
+  out.push_back(std::move(extent));
+}
+
+}  // namespace
+
+Result<std::vector<Extent>> Qcow2Image::map(uint64_t offset, uint64_t length) {
+  CELLA_TRY(check_request(offset, length, false));
+  std::vector<Extent> out;
+  // Unallocated clusters are collected into one range and resolved by the backing chain.
+  uint64_t hole_start = offset;
+  uint64_t hole_length = 0;
+  auto resolve_hole = [&]() -> Result<void> {
+    if (hole_length == 0) return ok();
+    uint64_t covered = 0;
+    if (backing_ && hole_start < backing_->size()) {
+      covered = std::min(hole_length, backing_->size() - hole_start);
+      CELLA_TRY_ASSIGN(below, backing_->map(hole_start, covered));
+      for (Extent& b : below) {
+        b.depth += 1;
+        append(out, std::move(b));
+      }
+    }
+    if (covered < hole_length) {
+      // Past the end of the backing file the disk reads zeros, allocated nowhere.
+      append(out, Extent{hole_start + covered, hole_length - covered, ExtentKind::kUnallocated,
+                         backing_ ? 1 : 0, -1, ""});
+    }
+    hole_length = 0;
+    return ok();
+  };
+  uint64_t entries[kBatch];
+  while (length > 0) {
+    const uint64_t guest_cluster = layout_.cluster_index(offset);
+    const uint64_t in = layout_.offset_in_cluster(offset);
+    const uint64_t wanted = std::min<uint64_t>(layout_.clusters_for(in + length), kBatch);
+    CELLA_TRY_ASSIGN(n, clusters_.entries(guest_cluster, wanted, entries));
+    for (size_t i = 0; i < n && length > 0; ++i) {
+      const uint64_t skip = i == 0 ? in : 0;
+      const uint64_t bytes = std::min<uint64_t>(length, layout_.cluster_size - skip);
+      const ClusterEntry e = decode_l2_entry(layout_, entries[i]);
+      if (e.invalid) {
+        return make_error("{}: the L2 entry for guest offset {:#x} is corrupt ({:#x})", path(),
+                          (guest_cluster + i) << layout_.cluster_bits, entries[i]);
+      }
+      if (e.kind == ClusterKind::kUnallocated) {
+        if (hole_length == 0) hole_start = offset;
+        hole_length += bytes;
+      } else {
+        CELLA_TRY(resolve_hole());
+        Extent extent{offset, bytes, ExtentKind::kData, 0, -1, ""};
+        if (e.kind == ClusterKind::kZero || e.kind == ClusterKind::kZeroAllocated) {
+          extent.kind = ExtentKind::kZero;
+        }
+        if (e.kind == ClusterKind::kNormal || e.kind == ClusterKind::kZeroAllocated) {
+          extent.host_offset = static_cast<int64_t>(e.host_offset + skip);
+          extent.host_file = path();
+        }
+        append(out, std::move(extent));
+      }
+      offset += bytes;
+      length -= bytes;
+    }
+  }
+  CELLA_TRY(resolve_hole());
+  return out;
+}
+
+}  // namespace cella::block::qcow2
