@@ -1,0 +1,99 @@
+// Helpers for the qcow2 unit tests: a scratch directory, deterministic random data, and
+// image creation / opening shorthands.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "block/format_registry.h"
+#include "block/qcow2/qcow2_image.h"
+
+namespace cella::block::qcow2::testing {
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "cella-qcow2-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+inline std::vector<uint8_t> random_bytes(std::mt19937_64& rng, size_t n) {
+  std::vector<uint8_t> out(n);
+  for (auto& b : out) b = static_cast<uint8_t>(rng());
+  return out;
+}
+
+inline void create_qcow2(const std::string& path, uint64_t size,
+                         std::map<std::string, std::string> options = {},
+                         const std::string& backing = "", const std::string& backing_format = "") {
+  CreateOptions create;
+  create.path = path;
+  create.size = size;
+  create.backing_file = backing;
+  create.backing_format = backing_format;
+  create.options = std::move(options);
+  auto result = create_image("qcow2", create);
+  ASSERT_TRUE(result.ok()) << result.error().message();
+}
+
+inline std::unique_ptr<BlockImage> open_rw(const std::string& path, bool read_only = false) {
+  OpenOptions options;
+  options.read_only = read_only;
+  auto image = open_image(path, options);
+  EXPECT_TRUE(image.ok()) << (image.ok() ? "" : image.error().message());
+  return image.ok() ? std::move(image).value() : nullptr;
+}
+
+inline std::unique_ptr<Qcow2Image> open_tuned(const std::string& path, const Tuning& tuning,
+                                              bool read_only = false) {
+  OpenOptions options;
+  options.read_only = read_only;
+  auto file = HostFile::open(path, read_only ? Access::kReadOnly : Access::kReadWrite);
+  EXPECT_TRUE(file.ok());
+  if (!file.ok()) return nullptr;
+  auto image = Qcow2Image::open(std::move(file).value(), options, tuning);
+  EXPECT_TRUE(image.ok()) << (image.ok() ? "" : image.error().message());
+  return image.ok() ? std::move(image).value() : nullptr;
+}
+
+inline std::vector<uint8_t> read_all(BlockImage& image) {
+  std::vector<uint8_t> out(image.size());
+  auto result = image.read(0, out);
+  EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().message());
+  return out;
+}
+
+// Expects a clean check: no corruption, no leak.
+inline void expect_clean(BlockImage& image) {
+  auto report = image.check(false);
+  ASSERT_TRUE(report.ok()) << report.error().message();
+  std::string messages;
+  for (const auto& m : report->messages) messages += m + "\n";
+  EXPECT_EQ(report->corruptions, 0u) << messages;
+  EXPECT_EQ(report->leaks, 0u) << messages;
+}
+
+#define ASSERT_OK(expr)                                                                \
+  do {                                                                                 \
+    auto cella_result = (expr);                                                        \
+    ASSERT_TRUE(cella_result.ok()) << #expr << ": " << cella_result.error().message(); \
+  } while (0)
+
+}  // namespace cella::block::qcow2::testing
