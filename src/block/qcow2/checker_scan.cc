@@ -1,6 +1,7 @@
 #include <algorithm>
 
 #include "base/bits.h"
+#include "block/qcow2/bitmaps.h"
 #include "block/qcow2/checker.h"
 
 namespace cella::block::qcow2 {
@@ -226,41 +227,14 @@ Result<void> Checker::scan_l2(uint64_t offset, uint64_t first_guest_cluster, boo
 }
 
 Result<void> Checker::scan_bitmaps() {
-  if (!header_.bitmaps) return ok();
-  // "=== Bitmap directory ===": entries of 24 bytes plus extra data and name, padded to 8.
-  const BitmapsExtension& ext = *header_.bitmaps;
-  if (ext.directory_offset % layout_.cluster_size != 0 || ext.directory_size > (64u << 20) ||
-      !inside_file(ext.directory_offset, ext.directory_size)) {
-    problem(false, "the bitmap directory ({} bytes at {:#x}) is not inside the file",
-            ext.directory_size, ext.directory_offset);
-    return ok();
-  }
-  add_refs(ext.directory_offset, ext.directory_size);
-  std::vector<uint8_t> dir(ext.directory_size);
-  CELLA_TRY(storage_.read(ext.directory_offset, dir));
-  uint64_t at = 0;
-  for (uint32_t i = 0; i < ext.nb_bitmaps && at + 24 <= dir.size(); ++i) {
-    const uint64_t table_offset = load_be<uint64_t>(&dir[at]);
-    const uint64_t table_entries = load_be<uint32_t>(&dir[at + 8]);
-    const uint64_t name_size = load_be<uint16_t>(&dir[at + 18]);
-    const uint64_t extra_size = load_be<uint32_t>(&dir[at + 20]);
-    at += align_up(24 + extra_size + name_size, 8);
-    const uint64_t table_bytes = table_entries * 8;
-    if (table_entries == 0) continue;
-    if (table_offset % layout_.cluster_size != 0 || !inside_file(table_offset, table_bytes)) {
-      problem(false, "bitmap {}: its table ({} entries at {:#x}) is not inside the file", i,
-              table_entries, table_offset);
-      continue;
-    }
-    add_refs(table_offset, table_bytes);
-    std::vector<uint8_t> table(table_bytes);
-    CELLA_TRY(storage_.read(table_offset, table));
-    for (uint64_t k = 0; k < table_entries; ++k) {
-      // "=== Bitmap table ===": bits 9-55 the data cluster, 0 for all-zeros or all-ones.
-      const uint64_t data = load_be<uint64_t>(&table[k * 8]) & kL2OffsetMask;
-      if (data != 0 && inside_file(data, 1)) add_refs(data, layout_.cluster_size);
-    }
-  }
+  // "Bit 0: Bitmaps extension bit": without it the bitmaps are inconsistent and their clusters
+  // count as unreferenced (leaks), as qemu counts them.
+  if (!header_.bitmaps || (header_.autoclear_features & kAutoclearBitmaps) == 0) return ok();
+  std::vector<std::string> problems;
+  CELLA_TRY_ASSIGN(ranges,
+                   bitmap_ranges(storage_, *header_.bitmaps, layout_, file_size_, problems));
+  for (const std::string& p : problems) problem(false, "{}", p);
+  for (const HostRange& range : ranges) add_refs(range.offset, range.bytes);
   return ok();
 }
 

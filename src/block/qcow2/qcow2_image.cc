@@ -5,6 +5,7 @@
 
 #include "base/bits.h"
 #include "base/log.h"
+#include "block/qcow2/bitmaps.h"
 #include "block/qcow2/check.h"
 
 namespace cella::block::qcow2 {
@@ -116,13 +117,6 @@ Result<void> Qcow2Image::load_metadata() {
 }
 
 Result<void> Qcow2Image::prepare_for_writing(const OpenOptions& /*options*/) {
-  // "== Header == autoclear_features": Cella maintains none of them (bitmaps), so it clears
-  // them all before writing; readers then know the bitmaps may be stale.
-  if (header_.version >= 3 && header_.autoclear_features != 0) {
-    uint8_t zero[8] = {};
-    CELLA_TRY(write_header_field(kOffAutoclearFeatures, zero));
-    header_.autoclear_features = 0;
-  }
   lazy_refcounts_ = header_.lazy_refcounts();
   if (lazy_refcounts_) {
     // With lazy refcounts, refcounts are repaired after a crash (dirty bit): L2 tables only
@@ -190,10 +184,44 @@ Result<void> Qcow2Image::set_incompatible_bits(uint64_t bits) {
   return ok();
 }
 
-Result<void> Qcow2Image::mark_dirty_if_lazy() {
-  if (!lazy_refcounts_ || marked_dirty_) return ok();
-  CELLA_TRY(set_incompatible_bits(header_.incompatible_features | kIncompatDirty));
-  marked_dirty_ = true;
+Result<void> Qcow2Image::rewrite_header() {
+  CELLA_TRY_ASSIGN(first, serialize_header(header_));
+  // Only the header and its extensions change: the rest of the first cluster is the backing
+  // file name, which serialize_header() places again.
+  CELLA_TRY(storage_.write(0, first));
+  return storage_.barrier();
+}
+
+Result<void> Qcow2Image::begin_writing() {
+  if (writing_) return ok();
+  // "== Header == autoclear_features": Cella maintains none of them, so it clears them before
+  // writing. Dirty bitmaps would become stale: they are dropped and their clusters freed (qemu
+  // would otherwise see them as inconsistent and their clusters as leaked).
+  if (header_.version >= 3 && (header_.autoclear_features != 0 || header_.bitmaps)) {
+    std::vector<HostRange> freed;
+    if (header_.bitmaps && (header_.autoclear_features & kAutoclearBitmaps) != 0) {
+      std::vector<std::string> skipped;
+      CELLA_TRY_ASSIGN(file_size, file_.size());
+      CELLA_TRY_ASSIGN(ranges,
+                       bitmap_ranges(storage_, *header_.bitmaps, layout_, file_size, skipped));
+      freed = std::move(ranges);
+      log::warn("{}: dropping {} persistent dirty bitmap(s): Cella does not maintain them", path(),
+                header_.bitmaps->nb_bitmaps);
+    }
+    header_.bitmaps.reset();
+    header_.autoclear_features = 0;
+    CELLA_TRY(rewrite_header());
+    for (const HostRange& range : freed) {
+      if (auto released = refcounts_.release(range.offset, range.bytes); !released) {
+        return fail_corrupt(released.error());
+      }
+    }
+  }
+  if (lazy_refcounts_ && !marked_dirty_) {
+    CELLA_TRY(set_incompatible_bits(header_.incompatible_features | kIncompatDirty));
+    marked_dirty_ = true;
+  }
+  writing_ = true;
   return ok();
 }
 
@@ -267,6 +295,14 @@ Result<CheckReport> Qcow2Image::check(bool repair) {
     if (flushed) flushed = write_metadata();  // with the refcounts the flush just released
     if (!flushed && !repair) return flushed.error();
   }
+  if (repair && (header_.autoclear_features & ~kAutoclearBitmaps) != 0) {
+    // A repair writes: unknown autoclear features go first. Bitmaps stay valid (no guest data
+    // changes) and keep their bit.
+    uint8_t field[8];
+    store_be<uint64_t>(field, header_.autoclear_features & kAutoclearBitmaps);
+    CELLA_TRY(write_header_field(kOffAutoclearFeatures, field));
+    header_.autoclear_features &= kAutoclearBitmaps;
+  }
   CheckInput input{storage_, header_, layout_, snapshots_, snapshot_table_bytes_};
   CELLA_TRY_ASSIGN(report, check_image(input, repair));
   if (repair) {
@@ -278,6 +314,7 @@ Result<CheckReport> Qcow2Image::check(bool repair) {
       corrupt_reason_ = problems_.empty() ? "" : problems_.front();
     }
     marked_dirty_ = false;
+    writing_ = false;
   }
   return report;
 }

@@ -73,7 +73,10 @@ class Qcow2Image final : public BlockImage {
   Result<void> prepare_for_writing(const OpenOptions& options);
   Result<void> open_backing(const OpenOptions& options);
   Result<void> check_request(uint64_t offset, uint64_t length, bool writing) const;
-  Result<void> mark_dirty_if_lazy();
+  // Before the first change to the image: drops what writing would make stale (dirty bitmaps,
+  // unknown autoclear features) and sets the dirty bit under lazy refcounts.
+  Result<void> begin_writing();
+  Result<void> rewrite_header();
   Result<void> write_header_field(uint32_t offset, std::span<const uint8_t> bytes);
   Result<void> set_incompatible_bits(uint64_t bits);
   Result<void> fail_corrupt(const Error& error);
@@ -124,6 +127,7 @@ class Qcow2Image final : public BlockImage {
   std::vector<std::string> problems_;  // structural damage found at open: writes are refused
   bool lazy_refcounts_ = false;
   bool marked_dirty_ = false;  // this process set the dirty bit (lazy refcounts)
+  bool writing_ = false;       // begin_writing() ran
   bool corrupt_ = false;       // the corrupt bit is set, or damage was found
   std::string corrupt_reason_;
   // The last decompressed cluster, keyed by its L2 entry: sequential reads of a compressed

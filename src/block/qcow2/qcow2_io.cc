@@ -164,7 +164,7 @@ void Qcow2Image::queue_free(uint64_t raw_entry) {
 
 Result<void> Qcow2Image::write(uint64_t offset, std::span<const uint8_t> data) {
   CELLA_TRY(check_request(offset, data.size(), true));
-  CELLA_TRY(mark_dirty_if_lazy());
+  CELLA_TRY(begin_writing());
   CELLA_TRY(write_clusters(offset, data));
   if (pending_frees_.size() > kMaxPendingFrees) CELLA_TRY(flush());
   return ok();
@@ -240,7 +240,7 @@ Result<void> Qcow2Image::write_compressed(uint64_t offset, std::span<const uint8
                       offset);
   }
   CELLA_TRY(check_request(offset, cluster.size(), true));
-  CELLA_TRY(mark_dirty_if_lazy());
+  CELLA_TRY(begin_writing());
   std::vector<uint8_t> padded;
   if (cluster.size() < layout_.cluster_size) {
     padded.assign(layout_.cluster_size, 0);

@@ -46,9 +46,10 @@ Result<std::vector<Extent>> Qcow2Image::map(uint64_t offset, uint64_t length) {
       }
     }
     if (covered < hole_length) {
-      // Past the end of the backing file the disk reads zeros, allocated nowhere.
-      append(out, Extent{hole_start + covered, hole_length - covered, ExtentKind::kUnallocated,
-                         backing_ ? 1 : 0, -1, ""});
+      // Past the end of the backing file (or without one) the disk reads zeros, allocated
+      // nowhere; this image is the last one consulted.
+      append(out, Extent{hole_start + covered, hole_length - covered, ExtentKind::kUnallocated, 0,
+                         -1, ""});
     }
     hole_length = 0;
     return ok();

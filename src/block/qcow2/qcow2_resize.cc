@@ -33,7 +33,7 @@ Result<void> Qcow2Image::resize_to(uint64_t new_size, bool allow_data_loss) {
     return make_error("{} bytes need an L1 table larger than {} MiB with {}-byte clusters",
                       new_size, kMaxL1Bytes >> 20, layout_.cluster_size);
   }
-  CELLA_TRY(mark_dirty_if_lazy());
+  CELLA_TRY(begin_writing());
   const uint64_t cs = layout_.cluster_size;
   if (new_size > old_size) {
     CELLA_TRY(flush());

@@ -110,7 +110,7 @@ Result<void> Qcow2Image::deallocate_clusters(uint64_t guest_cluster, uint64_t co
 Result<void> Qcow2Image::write_zeroes(uint64_t offset, uint64_t length, bool may_unmap) {
   CELLA_TRY(check_request(offset, length, true));
   if (length == 0) return ok();
-  CELLA_TRY(mark_dirty_if_lazy());
+  CELLA_TRY(begin_writing());
   const uint64_t end = offset + length;
   const uint64_t cs = layout_.cluster_size;
   // The disk's last cluster counts as whole when the range reaches the end of the disk.
@@ -129,7 +129,7 @@ Result<void> Qcow2Image::write_zeroes(uint64_t offset, uint64_t length, bool may
 Result<void> Qcow2Image::discard(uint64_t offset, uint64_t length) {
   CELLA_TRY(check_request(offset, length, true));
   if (length == 0) return ok();
-  CELLA_TRY(mark_dirty_if_lazy());
+  CELLA_TRY(begin_writing());
   const uint64_t end = offset + length;
   const uint64_t cs = layout_.cluster_size;
   const uint64_t first_full = align_up(offset, cs);

@@ -39,7 +39,9 @@ Result<SnapshotTable> read_snapshot_table(const Storage& storage, uint64_t offse
     }
     const uint64_t variable = uint64_t{extra_size} + id_size + name_size;
     const uint64_t entry_size = align_up(sizeof(fixed) + variable, 8);
-    if (at - offset + entry_size > kMaxSnapshotTableBytes || at + entry_size > file_size) {
+    // The padding of the last entry may lie past the end of the file.
+    if (at - offset + entry_size > kMaxSnapshotTableBytes ||
+        at + sizeof(fixed) + variable > file_size) {
       return make_error(
           "snapshot table entry {} at {:#x} extends beyond the end of the file or the "
           "{} MiB table limit",
@@ -57,9 +59,9 @@ Result<SnapshotTable> read_snapshot_table(const Storage& storage, uint64_t offse
     s.id.assign(reinterpret_cast<const char*>(&rest[extra_size]), id_size);
     s.name.assign(reinterpret_cast<const char*>(&rest[extra_size + id_size]), name_size);
     table.snapshots.push_back(std::move(s));
+    table.bytes = at + sizeof(fixed) + variable - offset;  // the last entry's padding excluded
     at += entry_size;
   }
-  table.bytes = at - offset;
   return table;
 }
 

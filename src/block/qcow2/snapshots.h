@@ -28,7 +28,7 @@ struct Snapshot {
 
 struct SnapshotTable {
   std::vector<Snapshot> snapshots;
-  uint64_t bytes = 0;  // size of the table in the file
+  uint64_t bytes = 0;  // size of the table in the file, without the last entry's padding
 };
 
 // Reads `count` entries at `offset`, bounded by the file size and qemu's limits.
