@@ -139,9 +139,14 @@ inline std::vector<MapRecord> as_qemu_map(const std::vector<block::Extent>& exte
   return normalize(records);
 }
 
-inline std::string describe(const std::vector<MapRecord>& records) {
-  std::string out;
-  for (const MapRecord& r : records) {
+// The records from the first difference with `other` on (a few of them).
+inline std::string describe(const std::vector<MapRecord>& records,
+                            const std::vector<MapRecord>& other = {}) {
+  size_t first = 0;
+  while (first < records.size() && first < other.size() && records[first] == other[first]) ++first;
+  std::string out = first > 0 ? "(" + std::to_string(first) + " equal records)\n" : "";
+  for (size_t i = first; i < records.size() && i < first + 5; ++i) {
+    const MapRecord& r = records[i];
     out += "{start " + std::to_string(r.start) + " length " + std::to_string(r.length) + " depth " +
            std::to_string(r.depth) + (r.present ? " present" : "") + (r.data ? " data" : "") +
            (r.offset ? " offset " + std::to_string(*r.offset) : "") + "}\n";

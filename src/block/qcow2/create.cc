@@ -13,6 +13,8 @@ namespace cella::block::qcow2 {
 
 namespace {
 
+constexpr uint64_t kSectorSize = 512;
+
 enum class Preallocation { kOff, kMetadata, kFalloc, kFull };
 
 struct NamedPreallocation {
@@ -98,6 +100,7 @@ Result<Params> parse_options(const CreateOptions& options) {
   h.backing_format = find_option(options, "backing_fmt").value_or(options.backing_format);
   CELLA_TRY_ASSIGN(size, size_option(options, "size"));
   h.size = size.value_or(options.size);
+  if (h.size > (uint64_t{1} << 62)) return make_error("size {} is too large", h.size);
   if (h.version >= 3) h.feature_names = default_feature_names();
   h.header_length = h.version >= 3 ? kV3HeaderLength : kV2HeaderLength;
   return p;
@@ -148,6 +151,9 @@ Result<void> create(const CreateOptions& options) {
   CELLA_TRY_ASSIGN(params, parse_options(options));
   Header& h = params.header;
   CELLA_TRY(resolve_backing(options, h));
+  // Interoperability policy: qemu sees disks in 512-byte sectors and would ignore a partial
+  // last sector, so sizes round up to a multiple of 512 (as qemu-img create does).
+  h.size = align_up(h.size, kSectorSize);
   const Layout layout = Layout::from(h);
   const uint64_t cs = layout.cluster_size;
   const bool prealloc = params.preallocation != Preallocation::kOff;

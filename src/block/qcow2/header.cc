@@ -275,7 +275,22 @@ Result<Header> parse_header(std::span<const uint8_t> first, uint64_t file_size) 
   return h;
 }
 
+namespace {
+Result<std::vector<uint8_t>> serialize(const Header& h);
+}  // namespace
+
 Result<std::vector<uint8_t>> serialize_header(const Header& h) {
+  auto out = serialize(h);
+  if (out || h.feature_names.empty()) return out;
+  // The feature name table is optional: small clusters (512 bytes) may have no room for it.
+  Header without = h;
+  without.feature_names.clear();
+  return serialize(without);
+}
+
+namespace {
+
+Result<std::vector<uint8_t>> serialize(const Header& h) {
   std::vector<uint8_t> out(h.cluster_size(), 0);
   const uint32_t header_length =
       h.version == 2 ? kV2HeaderLength
@@ -354,5 +369,7 @@ Result<std::vector<uint8_t>> serialize_header(const Header& h) {
   }
   return out;
 }
+
+}  // namespace
 
 }  // namespace cella::block::qcow2

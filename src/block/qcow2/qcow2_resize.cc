@@ -27,6 +27,8 @@ Result<void> Qcow2Image::resize_to(uint64_t new_size, bool allow_data_loss) {
   CELLA_TRY(check_request(0, 0, true));
   const uint64_t old_size = size();
   if (new_size == old_size) return ok();
+  // As in create: qemu reads disks in 512-byte sectors (qemu-img refuses such sizes too).
+  if (new_size % 512 != 0) return make_error("the new size {} is not a multiple of 512", new_size);
   const uint64_t needed_l1 =
       new_size / layout_.bytes_per_l2_table() + (new_size % layout_.bytes_per_l2_table() != 0);
   if (needed_l1 * 8 > kMaxL1Bytes) {

@@ -50,8 +50,8 @@ void expect_same_map(BlockImage& image,
   const auto cella = testing::as_qemu_map(*ours);
   // qemu reports preallocated clusters over host holes as "zero"; data/present/offset agree.
   EXPECT_EQ(cella, *qemu) << "cella:\n"
-                          << testing::describe(cella) << "qemu:\n"
-                          << testing::describe(*qemu);
+                          << testing::describe(cella, *qemu) << "qemu:\n"
+                          << testing::describe(*qemu, cella);
 }
 
 // Runs qemu-io commands against an image; each element is one -c argument.

@@ -70,7 +70,7 @@ INSTANTIATE_TEST_SUITE_P(
     Variants, Qcow2RandomOps,
     ::testing::Values(
         Variant{"v3_64k", {}, 3 << 20, {}}, Variant{"v2_64k", {{"compat", "0.10"}}, 3 << 20, {}},
-        Variant{"v3_4k_odd_size", {{"cluster_size", "4096"}}, (2 << 20) + 1234, {}},
+        Variant{"v3_4k_odd_size", {{"cluster_size", "4096"}}, (2 << 20) + 1536, {}},
         Variant{"v2_4k", {{"compat", "0.10"}, {"cluster_size", "4k"}}, 2 << 20, {}},
         // 512-byte clusters: many L2 tables and refcount blocks, with tiny caches that evict.
         Variant{"v3_512_tiny_caches", {{"cluster_size", "512"}}, 1 << 20, {2048, 2048}},
@@ -96,6 +96,19 @@ TEST(Qcow2Io, NewImageReadsZerosAndMapsUnallocated) {
   EXPECT_EQ((*map)[0].kind, ExtentKind::kUnallocated);
   EXPECT_EQ((*map)[0].length, 5u << 20);
   expect_clean(*image);
+}
+
+TEST(Qcow2Io, SizesRoundUpToSectorsAtCreateAndResizeRefusesPartialSectors) {
+  ScratchDir dir;
+  create_qcow2(dir.file("a.qcow2"), 1000);
+  auto image = open_rw(dir.file("a.qcow2"));
+  ASSERT_TRUE(image);
+  EXPECT_EQ(image->size(), 1024u);
+  auto refused = image->resize(5000);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message().find("multiple of 512"), std::string::npos);
+  ASSERT_OK(image->resize(5120));
+  EXPECT_EQ(image->size(), 5120u);
 }
 
 TEST(Qcow2Io, OutOfRangeRequestsAreErrors) {

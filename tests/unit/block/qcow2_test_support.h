@@ -73,7 +73,7 @@ inline void expect_clean(BlockImage& image) {
 
 #define ASSERT_OK(expr)                                                                \
   do {                                                                                 \
-    auto cella_result = (expr);                                                        \
+    const auto& cella_result = (expr);                                                 \
     ASSERT_TRUE(cella_result.ok()) << #expr << ": " << cella_result.error().message(); \
   } while (0)
 
