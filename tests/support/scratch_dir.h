@@ -17,8 +17,14 @@ namespace cella::testing {
 
 class ScratchDir {
  public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cella-test-XXXXXX").string();
+  // In the system temporary directory, or under `base` (e.g. /dev/shm, a memory file system
+  // where fdatasync costs nothing) when it exists.
+  explicit ScratchDir(const std::string& base = "") {
+    std::error_code ec;
+    const std::filesystem::path root = !base.empty() && std::filesystem::is_directory(base, ec)
+                                           ? std::filesystem::path(base)
+                                           : std::filesystem::temp_directory_path();
+    std::string pattern = (root / "cella-test-XXXXXX").string();
     if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
   }
   ~ScratchDir() {
