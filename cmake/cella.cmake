@@ -7,6 +7,11 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   add_compile_options(-Wno-array-bounds -Wno-stringop-overflow -Wno-maybe-uninitialized)
 endif()
 
+# libFuzzer needs coverage instrumentation in every library, not only in the fuzz targets.
+if(CELLA_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 if(CELLA_SANITIZE)
   add_compile_options(-fsanitize=${CELLA_SANITIZE} -fno-omit-frame-pointer
                       -fno-sanitize-recover=undefined)
