@@ -11,6 +11,7 @@
 
 #include "block/qcow2/check.h"
 #include "block/qcow2/metadata_map.h"
+#include "block/qcow2/reference_counts.h"
 
 namespace cella::block::qcow2 {
 
@@ -74,8 +75,7 @@ class Checker {
   bool repair_;
   uint64_t file_size_ = 0;
   uint64_t file_clusters_ = 0;
-  std::vector<uint16_t> refs_;  // saturating; exact counts above 0xfffe live in big_refs_
-  std::unordered_map<uint64_t, uint64_t> big_refs_;
+  ReferenceCounts refs_;
   MetadataMap metadata_;
   std::vector<uint64_t> refcount_table_;   // valid block offsets (0 for none or invalid)
   std::vector<Range> refcount_structure_;  // the table and blocks, dropped by a rebuild

@@ -8,17 +8,13 @@ namespace cella::block::qcow2 {
 Result<void> Checker::compare_refcounts() {
   const uint64_t per_block = layout_.refcount_block_entries;
   // Referenced clusters that no refcount block describes: only a rebuild can record them.
-  for (uint64_t c = 0; c < file_clusters_; ++c) {
+  refs_.for_each([&](uint64_t c, uint64_t count) {
     const uint64_t block = c / per_block;
-    if (block < refcount_table_.size() && refcount_table_[block] != 0) {
-      c = (block + 1) * per_block - 1;  // covered range: compared below
-      continue;
-    }
-    if (refs(c) == 0) continue;
+    if (block < refcount_table_.size() && refcount_table_[block] != 0) return;
     problem(false, "cluster {} (host offset {:#x}) has {} references but no refcount block", c,
-            c << layout_.cluster_bits, refs(c));
+            c << layout_.cluster_bits, count);
     rebuild_needed_ = true;
-  }
+  });
   const bool fix_in_place = repair_ && !rebuild_needed_;
   std::vector<uint8_t> block(layout_.cluster_size);
   for (uint64_t b = 0; b < refcount_table_.size(); ++b) {
@@ -62,7 +58,7 @@ Result<void> Checker::rebuild_refcounts() {
   // and themselves.
   for (const Range& range : refcount_structure_) remove_refs(range.offset, range.bytes);
   const uint64_t per_block = layout_.refcount_block_entries;
-  const uint64_t start = file_clusters_;
+  const uint64_t start = std::max(file_clusters_, refs_.end());
   uint64_t blocks = 1;
   uint64_t table = 1;
   for (;;) {

@@ -6,12 +6,6 @@
 
 namespace cella::block::qcow2 {
 
-namespace {
-
-constexpr uint16_t kBigRefs = 0xffff;  // refs_ value meaning "look in big_refs_"
-
-}  // namespace
-
 Checker::Checker(const CheckInput& input, bool repair)
     : storage_(input.storage),
       header_(input.header),
@@ -21,39 +15,19 @@ Checker::Checker(const CheckInput& input, bool repair)
       repair_(repair) {}
 
 uint64_t Checker::refs(uint64_t cluster) const {
-  if (cluster >= refs_.size()) return 0;
-  if (refs_[cluster] != kBigRefs) return refs_[cluster];
-  return big_refs_.at(cluster);
+  return refs_.get(cluster);
 }
 
 void Checker::add_refs(uint64_t offset, uint64_t bytes) {
   if (bytes == 0) return;
   const uint64_t last = layout_.cluster_index(offset + bytes - 1);
-  for (uint64_t c = layout_.cluster_index(offset); c <= last && c < refs_.size(); ++c) {
-    if (refs_[c] == kBigRefs) {
-      ++big_refs_[c];
-    } else if (refs_[c] == kBigRefs - 1) {
-      refs_[c] = kBigRefs;
-      big_refs_[c] = kBigRefs;
-    } else {
-      ++refs_[c];
-    }
-  }
+  for (uint64_t c = layout_.cluster_index(offset); c <= last; ++c) refs_.add(c);
 }
 
 void Checker::remove_refs(uint64_t offset, uint64_t bytes) {
   if (bytes == 0) return;
   const uint64_t last = layout_.cluster_index(offset + bytes - 1);
-  for (uint64_t c = layout_.cluster_index(offset); c <= last && c < refs_.size(); ++c) {
-    if (refs_[c] == kBigRefs) {
-      if (--big_refs_[c] < kBigRefs) {
-        refs_[c] = static_cast<uint16_t>(big_refs_[c]);
-        big_refs_.erase(c);
-      }
-    } else if (refs_[c] > 0) {
-      --refs_[c];
-    }
-  }
+  for (uint64_t c = layout_.cluster_index(offset); c <= last; ++c) refs_.remove(c);
 }
 
 bool Checker::inside_file(uint64_t offset, uint64_t bytes) const {
@@ -87,7 +61,6 @@ Result<void> Checker::scan() {
   CELLA_TRY_ASSIGN(file_size, storage_.file().size());
   file_size_ = file_size;
   file_clusters_ = layout_.clusters_for(file_size_);
-  refs_.assign(file_clusters_, 0);
 
   (void)register_metadata(0, layout_.cluster_size, MetadataKind::kHeader, "the header");
   const uint64_t table_bytes = uint64_t{header_.refcount_table_clusters} * layout_.cluster_size;

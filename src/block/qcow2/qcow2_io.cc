@@ -188,6 +188,15 @@ Result<void> Qcow2Image::write_clusters(uint64_t offset, std::span<const uint8_t
     const uint64_t bytes = std::min<uint64_t>(data.size(), run * layout_.cluster_size - in);
     const uint64_t clusters = layout_.clusters_for(in + bytes);
     if (in_place) {
+      // An exclusively owned cluster holds data, so it lies inside the file; an entry pointing
+      // past the end would grow the file to wherever a damaged entry says.
+      CELLA_TRY_ASSIGN(end, storage_.end());
+      if (first.host_offset >= end) {
+        return fail_corrupt(
+            make_error("guest offset {:#x} maps to host offset {:#x}, beyond the "
+                       "end of the file",
+                       offset, first.host_offset));
+      }
       CELLA_TRY(check_data_target(first.host_offset, clusters, offset));
       CELLA_TRY(storage_.write(first.host_offset + in, data.first(bytes)));
     } else {

@@ -56,8 +56,9 @@ Result<SnapshotTable> read_snapshot_table(const Storage& storage, uint64_t offse
       s.has_disk_size = true;
     }
     if (extra_size >= 24) s.icount = static_cast<int64_t>(load_be<uint64_t>(&rest[16]));
-    s.id.assign(reinterpret_cast<const char*>(&rest[extra_size]), id_size);
-    s.name.assign(reinterpret_cast<const char*>(&rest[extra_size + id_size]), name_size);
+    const auto* strings = reinterpret_cast<const char*>(rest.data()) + extra_size;
+    s.id.assign(strings, id_size);
+    s.name.assign(strings + id_size, name_size);
     table.snapshots.push_back(std::move(s));
     table.bytes = at + sizeof(fixed) + variable - offset;  // the last entry's padding excluded
     at += entry_size;

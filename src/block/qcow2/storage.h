@@ -2,6 +2,7 @@
 // anything was written since the last durability barrier, so barriers cost nothing when idle.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <span>
 
@@ -26,7 +27,18 @@ class Storage {
   }
   Result<void> write(uint64_t offset, std::span<const uint8_t> data) {
     unsynced_ = true;
-    return file_.write(offset, data);
+    CELLA_TRY(file_.write(offset, data));
+    if (end_known_) end_ = std::max(end_, offset + data.size());
+    return ok();
+  }
+  // The size of the file, tracked across this object's writes.
+  Result<uint64_t> end() {
+    if (!end_known_) {
+      CELLA_TRY_ASSIGN(size, file_.size());
+      end_ = size;
+      end_known_ = true;
+    }
+    return end_;
   }
   // Everything written so far is durable when this returns (fdatasync, skipped when idle).
   Result<void> barrier() {
@@ -40,6 +52,8 @@ class Storage {
  private:
   HostFile& file_;
   bool unsynced_ = false;
+  uint64_t end_ = 0;
+  bool end_known_ = false;
 };
 
 }  // namespace cella::block::qcow2
