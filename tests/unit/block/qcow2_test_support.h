@@ -3,6 +3,7 @@
 #pragma once
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -52,6 +53,13 @@ inline std::unique_ptr<Qcow2Image> open_tuned(const std::string& path, const Tun
   auto image = Qcow2Image::open(std::move(file).value(), options, tuning);
   EXPECT_TRUE(image.ok()) << (image.ok() ? "" : image.error().message());
   return image.ok() ? std::move(image).value() : nullptr;
+}
+
+// Disk space a file uses (st_blocks), without opening (and locking) it.
+inline uint64_t disk_usage(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0);
+  return static_cast<uint64_t>(st.st_blocks) * 512;
 }
 
 inline std::vector<uint8_t> read_all(BlockImage& image) {
