@@ -192,6 +192,21 @@ Result<void> Qcow2Image::rewrite_header() {
   return storage_.barrier();
 }
 
+Result<void> Qcow2Image::set_backing(const std::string& path, const std::string& format) {
+  CELLA_TRY(check_request(0, 0, true));
+  if (path.empty() && !format.empty()) {
+    return make_error("{}: a backing format without a backing file", this->path());
+  }
+  Header updated = header_;
+  updated.backing_file = path;
+  updated.backing_format = path.empty() ? "" : format;
+  // Validate before writing: the name must fit in the first cluster with the extensions.
+  CELLA_TRY(serialize_header(updated));
+  CELLA_TRY(flush());
+  header_ = std::move(updated);
+  return rewrite_header();
+}
+
 Result<void> Qcow2Image::begin_writing() {
   if (writing_) return ok();
   // "== Header == autoclear_features": Cella maintains none of them, so it clears them before

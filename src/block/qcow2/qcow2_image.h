@@ -60,6 +60,18 @@ class Qcow2Image final : public BlockImage {
   Result<CheckReport> check(bool repair) override;
   std::vector<InfoField> info() const override;
 
+  // The backing file as the header records it (relative names are relative to this image).
+  std::string backing_file() const { return header_.backing_file; }
+  std::string backing_format() const { return header_.backing_format; }
+  // Records a new backing file (empty: none) without touching data (`rebase -u`); the open
+  // image keeps reading through the backing image it was opened with.
+  Result<void> set_backing(const std::string& path, const std::string& format);
+  // Deallocates every cluster, zero clusters included, so that the whole disk reads from the
+  // backing image again (`commit` without -d).
+  Result<void> make_empty();
+  // The dirty bit: the image was not closed cleanly under lazy refcounts.
+  bool dirty() const { return (header_.incompatible_features & kIncompatDirty) != 0; }
+
   const Header& header() const { return header_; }
   const std::vector<Snapshot>& snapshots() const { return snapshots_; }
   // Cache statistics, for tests and benchmarks.

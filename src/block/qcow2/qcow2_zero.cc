@@ -141,4 +141,11 @@ Result<void> Qcow2Image::discard(uint64_t offset, uint64_t length) {
   return deallocate_clusters(first_full / cs, (last_full - first_full) / cs, to_unallocated);
 }
 
+Result<void> Qcow2Image::make_empty() {
+  CELLA_TRY(check_request(0, 0, true));
+  CELLA_TRY(begin_writing());
+  CELLA_TRY(deallocate_clusters(0, layout_.clusters_for(size()), true));
+  return flush();
+}
+
 }  // namespace cella::block::qcow2

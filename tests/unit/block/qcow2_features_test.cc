@@ -101,6 +101,42 @@ TEST(Qcow2Backing, LoopsAndMissingFilesAreClearErrors) {
   EXPECT_TRUE(open_image(dir.file("d.qcow2"), options).ok());
 }
 
+TEST(Qcow2Backing, SetBackingAndMakeEmpty) {
+  ScratchDir dir;
+  for (const char* name : {"one.qcow2", "two.qcow2"}) {
+    create_qcow2(dir.file(name), 1 << 20);
+    auto image = open_rw(dir.file(name));
+    std::vector<uint8_t> fill(1 << 20, name[0]);
+    ASSERT_OK(image->write(0, fill));
+  }
+  create_qcow2(dir.file("top.qcow2"), 0, {{"compat", "0.10"}}, "one.qcow2");
+  std::vector<uint8_t> patch(4096, 0x33);
+  {
+    auto top = open_rw(dir.file("top.qcow2"));
+    ASSERT_OK(top->write(8192, patch));
+    auto* qcow2 = dynamic_cast<Qcow2Image*>(top.get());
+    ASSERT_OK(qcow2->set_backing("two.qcow2", "qcow2"));
+    EXPECT_EQ(qcow2->backing_file(), "two.qcow2");
+  }
+  auto top = open_rw(dir.file("top.qcow2"));
+  auto data = read_all(*top);
+  EXPECT_EQ(data[0], 'o');      // copied into top's first cluster by the write
+  EXPECT_EQ(data[65536], 't');  // through the new backing file
+  EXPECT_EQ(data[8192], 0x33);
+  auto* qcow2 = dynamic_cast<Qcow2Image*>(top.get());
+  ASSERT_OK(qcow2->make_empty());
+  data = read_all(*top);
+  EXPECT_TRUE(std::all_of(data.begin(), data.end(), [](uint8_t b) { return b == 't'; }));
+  EXPECT_EQ(extent_at(*top, 0).depth, 1);
+  ASSERT_OK(qcow2->set_backing("", ""));
+  expect_clean(*top);
+  top.reset();
+  auto alone = open_rw(dir.file("top.qcow2"), true);
+  EXPECT_EQ(alone->backing(), nullptr);
+  data = read_all(*alone);
+  EXPECT_TRUE(std::all_of(data.begin(), data.end(), [](uint8_t b) { return b == 0; }));
+}
+
 TEST(Qcow2Backing, CreateRefusesAMissingBackingFileAndItself) {
   ScratchDir dir;
   CreateOptions create;
