@@ -22,7 +22,7 @@
 #include <vector>
 
 #include "block/format_registry.h"
-#include "support/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 
 namespace cella::block {
 namespace {

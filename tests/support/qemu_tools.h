@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "block/block_image.h"
-#include "support/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 
 namespace cella::testing {
 

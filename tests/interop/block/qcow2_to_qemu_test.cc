@@ -6,8 +6,8 @@
 
 #include "block/format_registry.h"
 #include "block/qcow2/qcow2_image.h"
-#include "support/qemu_tools.h"
-#include "support/scratch_dir.h"
+#include "tests/support/qemu_tools.h"
+#include "tests/support/scratch_dir.h"
 
 namespace cella::block {
 namespace {

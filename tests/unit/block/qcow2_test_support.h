@@ -15,7 +15,7 @@
 
 #include "block/format_registry.h"
 #include "block/qcow2/qcow2_image.h"
-#include "support/scratch_dir.h"
+#include "tests/support/scratch_dir.h"
 
 namespace cella::block::qcow2::testing {
 
