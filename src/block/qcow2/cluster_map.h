@@ -39,6 +39,11 @@ class ClusterMap {
   // of its L2 table; returns how many were filled. Clusters without an L2 table read as 0.
   Result<size_t> entries(uint64_t guest_cluster, size_t count, uint64_t* out);
   Result<uint64_t> entry(uint64_t guest_cluster);
+  // False when no L2 table maps the guest cluster (all of its table's range is unallocated).
+  bool has_table(uint64_t guest_cluster) const {
+    const uint64_t l1_index = guest_cluster / layout_.l2_entries;
+    return l1_index < l1_.size() && (l1_[l1_index] & kL1OffsetMask) != 0;
+  }
 
   // The L2 table of a guest cluster, ready to be modified: allocated when missing, copied when
   // shared with a snapshot (the old table's reference goes to `frees`).

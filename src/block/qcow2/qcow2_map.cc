@@ -58,6 +58,17 @@ Result<std::vector<Extent>> Qcow2Image::map(uint64_t offset, uint64_t length) {
   while (length > 0) {
     const uint64_t guest_cluster = layout_.cluster_index(offset);
     const uint64_t in = layout_.offset_in_cluster(offset);
+    if (!clusters_.has_table(guest_cluster)) {
+      // A whole L2 table's range is unallocated: skip it at once.
+      const uint64_t table_end =
+          (offset / layout_.bytes_per_l2_table() + 1) * layout_.bytes_per_l2_table();
+      const uint64_t bytes = std::min(length, table_end - offset);
+      if (hole_length == 0) hole_start = offset;
+      hole_length += bytes;
+      offset += bytes;
+      length -= bytes;
+      continue;
+    }
     const uint64_t wanted = std::min<uint64_t>(layout_.clusters_for(in + length), kBatch);
     CELLA_TRY_ASSIGN(n, clusters_.entries(guest_cluster, wanted, entries));
     for (size_t i = 0; i < n && length > 0; ++i) {
