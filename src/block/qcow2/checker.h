@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -63,6 +64,9 @@ class Checker {
                        const std::string& what);
   Result<void> scan_bitmaps();
   Result<void> write_entry(uint64_t table_offset, uint64_t index, uint64_t value);
+  // Entry `index` of an L2 table read into memory (8 or 16 bytes each).
+  L2Slot read_slot(std::span<const uint8_t> table, uint64_t index) const;
+  void write_slot(std::span<uint8_t> table, uint64_t index, L2Slot slot) const;
   Result<void> rebuild_refcounts();
 
   static constexpr size_t kMaxMessages = 200;

@@ -128,12 +128,9 @@ Result<void> Checker::check_copied_flags() {
     CELLA_TRY(storage_.read(l2, table));
     bool modified = false;
     for (uint64_t j = 0; j < layout_.l2_entries; ++j) {
-      const uint64_t raw = load_be<uint64_t>(&table[j * 8]);
-      const ClusterEntry e = decode_l2_entry(layout_, raw);
-      if (raw == 0 || e.invalid || e.kind == ClusterKind::kUnallocated ||
-          e.kind == ClusterKind::kZero) {
-        continue;
-      }
+      L2Slot slot = read_slot(table, j);
+      const ClusterEntry e = decode_l2_entry(layout_, slot);
+      if (e.invalid || e.kind == ClusterKind::kUnallocated) continue;
       const bool copied_wanted =
           e.kind != ClusterKind::kCompressed && refs(layout_.cluster_index(e.host_offset)) == 1;
       if (e.copied == copied_wanted) continue;
@@ -142,7 +139,8 @@ Result<void> Checker::check_copied_flags() {
               (index * layout_.l2_entries + j) << layout_.cluster_bits,
               copied_wanted ? "clear" : "set", refs(layout_.cluster_index(e.host_offset)));
       if (repair_) {
-        store_be<uint64_t>(&table[j * 8], copied_wanted ? raw | kCopiedFlag : raw & ~kCopiedFlag);
+        slot.entry = copied_wanted ? slot.entry | kCopiedFlag : slot.entry & ~kCopiedFlag;
+        write_slot(table, j, slot);
         modified = true;
       }
     }

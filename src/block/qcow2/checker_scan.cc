@@ -34,6 +34,17 @@ bool Checker::inside_file(uint64_t offset, uint64_t bytes) const {
   return offset < kMaxHostOffset && offset < file_size_ && bytes <= file_size_ - offset;
 }
 
+L2Slot Checker::read_slot(std::span<const uint8_t> table, uint64_t index) const {
+  const uint8_t* p = table.data() + index * layout_.l2_entry_bytes;
+  return {load_be<uint64_t>(p), layout_.extended_l2 ? load_be<uint64_t>(p + 8) : 0};
+}
+
+void Checker::write_slot(std::span<uint8_t> table, uint64_t index, L2Slot slot) const {
+  uint8_t* p = table.data() + index * layout_.l2_entry_bytes;
+  store_be<uint64_t>(p, slot.entry);
+  if (layout_.extended_l2) store_be<uint64_t>(p + 8, slot.bitmap);
+}
+
 Result<void> Checker::write_entry(uint64_t table_offset, uint64_t index, uint64_t value) {
   uint8_t raw[8];
   store_be<uint64_t>(raw, value);
@@ -162,17 +173,20 @@ Result<void> Checker::scan_l2(uint64_t offset, uint64_t first_guest_cluster, boo
   CELLA_TRY(storage_.read(offset, table));
   bool modified = false;
   // A cleared entry reads as zeros in version 3, as unallocated in version 2.
-  const uint64_t cleared = layout_.version >= 3 ? kZeroFlag : 0;
+  const L2Slot cleared =
+      encode_unallocated(layout_, layout_.version >= 3 ? layout_.all_subclusters() : 0);
   for (uint64_t j = 0; j < layout_.l2_entries; ++j) {
-    const uint64_t raw = load_be<uint64_t>(&table[j * 8]);
-    if (raw == 0) continue;
-    const ClusterEntry e = decode_l2_entry(layout_, raw);
+    const L2Slot slot = read_slot(table, j);
+    if (slot == L2Slot{}) continue;
+    const ClusterEntry e = decode_l2_entry(layout_, slot);
     const uint64_t guest = (first_guest_cluster + j) << layout_.cluster_bits;
     std::string reason;
     uint64_t bytes = layout_.cluster_size;
     if (e.invalid) {
-      reason = "is invalid (reserved bits, unaligned offset or a version 3 flag)";
-    } else if (e.kind == ClusterKind::kUnallocated || e.kind == ClusterKind::kZero) {
+      reason =
+          "is invalid (reserved bits, unaligned offset, inconsistent subcluster bits or a "
+          "version 3 flag)";
+    } else if (e.kind == ClusterKind::kUnallocated) {
       continue;
     } else {
       if (e.kind == ClusterKind::kCompressed) bytes = e.compressed_bytes;
@@ -185,9 +199,10 @@ Result<void> Checker::scan_l2(uint64_t offset, uint64_t first_guest_cluster, boo
       }
     }
     if (!reason.empty()) {
-      problem(false, "{}: L2 entry for guest offset {:#x} ({:#x}) {}", what, guest, raw, reason);
+      problem(false, "{}: L2 entry for guest offset {:#x} ({:#x}) {}", what, guest, slot.entry,
+              reason);
       if (repair_ && active) {
-        store_be<uint64_t>(&table[j * 8], cleared);
+        write_slot(table, j, cleared);
         modified = true;
       }
       continue;

@@ -65,23 +65,37 @@ Result<TableCache::Handle> ClusterMap::load_table(uint64_t l1_index) {
   return cache_.load(offset);
 }
 
-Result<size_t> ClusterMap::entries(uint64_t guest_cluster, size_t count, uint64_t* out) {
+L2Slot ClusterMap::get(const TableCache::Handle& table, uint64_t index) const {
+  if (!layout_.extended_l2) return {table.get64(index), 0};
+  return {table.get64(index * 2), table.get64(index * 2 + 1)};
+}
+
+void ClusterMap::set(TableCache::Handle& table, uint64_t index, L2Slot slot) const {
+  if (!layout_.extended_l2) {
+    table.set64(index, slot.entry);
+    return;
+  }
+  table.set64(index * 2, slot.entry);
+  table.set64(index * 2 + 1, slot.bitmap);
+}
+
+Result<size_t> ClusterMap::entries(uint64_t guest_cluster, size_t count, L2Slot* out) {
   const uint64_t l1_index = guest_cluster / layout_.l2_entries;
   const uint64_t index = guest_cluster % layout_.l2_entries;
   const size_t n = static_cast<size_t>(std::min<uint64_t>(count, layout_.l2_entries - index));
   if (l1_index >= l1_.size() || (l1_[l1_index] & kL1OffsetMask) == 0) {
-    std::fill_n(out, n, 0);
+    std::fill_n(out, n, L2Slot{});
     return n;
   }
   CELLA_TRY_ASSIGN(table, load_table(l1_index));
-  for (size_t i = 0; i < n; ++i) out[i] = table.get64(index + i);
+  for (size_t i = 0; i < n; ++i) out[i] = get(table, index + i);
   return n;
 }
 
-Result<uint64_t> ClusterMap::entry(uint64_t guest_cluster) {
-  uint64_t value = 0;
-  CELLA_TRY(entries(guest_cluster, 1, &value));
-  return value;
+Result<L2Slot> ClusterMap::entry(uint64_t guest_cluster) {
+  L2Slot slot;
+  CELLA_TRY(entries(guest_cluster, 1, &slot));
+  return slot;
 }
 
 void ClusterMap::set_l1(uint64_t index, uint64_t value) {
@@ -127,8 +141,11 @@ Result<TableCache::Handle> ClusterMap::writable_table(uint64_t guest_cluster,
   CELLA_TRY_ASSIGN(table, cache_.create(host));
   if (!shared.empty()) {
     // The copy's clusters stay shared with the snapshot: none of them is "copied" any more.
+    std::copy(shared.begin(), shared.end(), table.bytes().begin());
     for (size_t i = 0; i < layout_.l2_entries; ++i) {
-      store_be<uint64_t>(&table.bytes()[i * 8], load_be<uint64_t>(&shared[i * 8]) & ~kCopiedFlag);
+      L2Slot slot = get(table, i);
+      slot.entry &= ~kCopiedFlag;
+      set(table, i, slot);
     }
     metadata_.remove(layout_.cluster_index(offset));
     frees.push_back({offset, layout_.cluster_size});

@@ -35,10 +35,13 @@ class ClusterMap {
   // colliding entries are appended to `problems`.
   Result<void> load(uint64_t l1_offset, uint32_t l1_size, std::vector<std::string>& problems);
 
-  // Raw L2 entries for up to `count` guest clusters from `guest_cluster`, stopping at the end
-  // of its L2 table; returns how many were filled. Clusters without an L2 table read as 0.
-  Result<size_t> entries(uint64_t guest_cluster, size_t count, uint64_t* out);
-  Result<uint64_t> entry(uint64_t guest_cluster);
+  // L2 entries for up to `count` guest clusters from `guest_cluster`, stopping at the end of
+  // its L2 table; returns how many were filled. Clusters without an L2 table read as empty.
+  Result<size_t> entries(uint64_t guest_cluster, size_t count, L2Slot* out);
+  Result<L2Slot> entry(uint64_t guest_cluster);
+  // Entry `index` of a loaded L2 table, and its replacement (which marks the table dirty).
+  L2Slot get(const TableCache::Handle& table, uint64_t index) const;
+  void set(TableCache::Handle& table, uint64_t index, L2Slot slot) const;
   // False when no L2 table maps the guest cluster (all of its table's range is unallocated).
   bool has_table(uint64_t guest_cluster) const {
     const uint64_t l1_index = guest_cluster / layout_.l2_entries;

@@ -12,7 +12,13 @@ namespace cella::block::qcow2 {
 struct Layout {
   uint32_t cluster_bits = 16;
   uint64_t cluster_size = 65536;
-  uint64_t l2_entries = 8192;  // cluster_size / 8
+  // "== Extended L2 Entries ==": 16-byte entries (entry + subcluster bitmap) and 32
+  // subclusters per cluster; otherwise 8-byte entries and one "subcluster", the cluster.
+  bool extended_l2 = false;
+  uint64_t l2_entry_bytes = 8;
+  uint64_t l2_entries = 8192;  // cluster_size / l2_entry_bytes
+  uint32_t subclusters = 1;
+  uint64_t subcluster_size = 65536;
   uint32_t refcount_order = 4;
   uint64_t refcount_bits = 16;
   uint64_t refcount_block_entries = 32768;  // cluster_size * 8 / refcount_bits
@@ -25,7 +31,11 @@ struct Layout {
     Layout l;
     l.cluster_bits = header.cluster_bits;
     l.cluster_size = uint64_t{1} << l.cluster_bits;
-    l.l2_entries = l.cluster_size / 8;
+    l.extended_l2 = (header.incompatible_features & kIncompatExtendedL2) != 0;
+    l.l2_entry_bytes = l.extended_l2 ? 16 : 8;
+    l.l2_entries = l.cluster_size / l.l2_entry_bytes;
+    l.subclusters = l.extended_l2 ? kSubclustersPerCluster : 1;
+    l.subcluster_size = l.cluster_size / l.subclusters;
     l.refcount_order = header.refcount_order;
     l.refcount_bits = uint64_t{1} << l.refcount_order;
     l.refcount_block_entries = l.cluster_size * 8 / l.refcount_bits;
@@ -39,63 +49,107 @@ struct Layout {
   uint64_t offset_in_cluster(uint64_t offset) const { return offset & (cluster_size - 1); }
   uint64_t clusters_for(uint64_t bytes) const { return (bytes + cluster_size - 1) >> cluster_bits; }
   uint64_t bytes_per_l2_table() const { return cluster_size * l2_entries; }
-  uint64_t l1_index(uint64_t guest_offset) const { return guest_offset / bytes_per_l2_table(); }
-  uint64_t l2_index(uint64_t guest_offset) const {
-    return cluster_index(guest_offset) & (l2_entries - 1);
-  }
   uint64_t l1_entries_for(uint64_t size) const {
     return (size + bytes_per_l2_table() - 1) / bytes_per_l2_table();
   }
+  // Every subcluster of a cluster, as a bitmap.
+  uint32_t all_subclusters() const {
+    return subclusters == 32 ? 0xffffffffu : (1u << subclusters) - 1;
+  }
+  // The subclusters that bytes [from, to) of a cluster touch (from < to <= cluster_size).
+  uint32_t subclusters_touched(uint64_t from, uint64_t to) const {
+    const uint64_t first = from / subcluster_size;
+    const uint64_t count = (to - 1) / subcluster_size - first + 1;
+    return static_cast<uint32_t>((count == 32 ? 0xffffffffull : (1ull << count) - 1) << first);
+  }
 };
 
-// One L2 entry, decoded.
+// An L2 entry as stored: the descriptor and, with extended L2 entries, the subcluster bitmap
+// ("Subcluster Allocation Bitmap": bits 0-31 allocated, 32-63 reads as zeros).
+struct L2Slot {
+  uint64_t entry = 0;
+  uint64_t bitmap = 0;
+  bool operator==(const L2Slot&) const = default;
+};
+
 enum class ClusterKind : uint8_t {
-  kUnallocated,    // reads from the backing file, or zeros without one
-  kZero,           // v3 zero flag without a host cluster
-  kZeroAllocated,  // v3 zero flag with a preallocated host cluster
-  kNormal,
+  kUnallocated,  // no host cluster: subclusters read as zeros (zero bits) or from the backing
+  kAllocated,    // a host cluster: subclusters read from it (allocated bits), as zeros, or from
+                 // the backing file
   kCompressed,
 };
 
+// One L2 entry, decoded. Without extended L2 entries a cluster is one subcluster: a normal
+// cluster is allocated, the v3 zero flag is a zero bit (with or without a host cluster).
 struct ClusterEntry {
   ClusterKind kind = ClusterKind::kUnallocated;
-  uint64_t host_offset = 0;       // normal/zero-allocated: cluster; compressed: first byte
+  uint64_t host_offset = 0;       // allocated: cluster; compressed: first byte
   uint64_t compressed_bytes = 0;  // compressed: bytes from host_offset to the end of its sectors
+  uint32_t allocated = 0;         // subclusters read from the host cluster
+  uint32_t zero = 0;              // subclusters that read as zeros
   bool copied = false;            // bit 63: refcount exactly one
-  bool invalid = false;           // reserved bits set, unaligned offset, zero flag in v2
+  bool invalid = false;           // reserved bits, unaligned offset, inconsistent bitmap
 };
 
-inline ClusterEntry decode_l2_entry(const Layout& layout, uint64_t raw) {
+inline ClusterEntry decode_l2_entry(const Layout& layout, L2Slot slot) {
+  const uint64_t raw = slot.entry;
   ClusterEntry e;
   e.copied = (raw & kCopiedFlag) != 0;
   if (raw & kCompressedFlag) {
-    // "Compressed Clusters Descriptor": offset in bits 0..x-1, additional sectors in x..61.
+    // "Compressed Clusters Descriptor": offset in bits 0..x-1, additional sectors in x..61;
+    // compressed clusters have no subclusters (their bitmap is reserved, zero).
     const uint64_t offset_mask = (uint64_t{1} << layout.compressed_offset_bits) - 1;
     const uint64_t sector_mask = (uint64_t{1} << (layout.cluster_bits - 8)) - 1;
     e.kind = ClusterKind::kCompressed;
     e.host_offset = raw & offset_mask;
     const uint64_t sectors = ((raw >> layout.compressed_offset_bits) & sector_mask) + 1;
     e.compressed_bytes = sectors * kCompressedSectorSize - (e.host_offset % kCompressedSectorSize);
-    e.invalid = e.host_offset == 0 || e.host_offset >= kMaxHostOffset;
+    e.invalid = e.host_offset == 0 || e.host_offset >= kMaxHostOffset || slot.bitmap != 0;
     return e;
   }
   e.host_offset = raw & kL2OffsetMask;
-  const bool zero = (raw & kZeroFlag) != 0;
+  e.kind = e.host_offset != 0 ? ClusterKind::kAllocated : ClusterKind::kUnallocated;
   e.invalid = (raw & kL2ReservedMask) != 0 || (e.host_offset & (layout.cluster_size - 1)) != 0 ||
-              (zero && layout.version < 3) || (e.copied && e.host_offset == 0);
-  if (zero) {
-    e.kind = e.host_offset != 0 ? ClusterKind::kZeroAllocated : ClusterKind::kZero;
-  } else {
-    e.kind = e.host_offset != 0 ? ClusterKind::kNormal : ClusterKind::kUnallocated;
+              (e.copied && e.host_offset == 0);
+  if (layout.extended_l2) {
+    // "== Extended L2 Entries ==": bit 0 is reserved; a subcluster is never both allocated and
+    // zero, and only a host cluster has allocated subclusters.
+    e.allocated = static_cast<uint32_t>(slot.bitmap);
+    e.zero = static_cast<uint32_t>(slot.bitmap >> 32);
+    e.invalid = e.invalid || (raw & kZeroFlag) != 0 || (e.allocated & e.zero) != 0 ||
+                (e.host_offset == 0 && e.allocated != 0);
+    return e;
   }
+  // "Standard Cluster Descriptor" bit 0: reads as zeros (version 3 only).
+  const bool zero = (raw & kZeroFlag) != 0;
+  e.invalid = e.invalid || (zero && layout.version < 3);
+  e.zero = zero ? 1 : 0;
+  e.allocated = !zero && e.host_offset != 0 ? 1 : 0;
   return e;
 }
 
+// A host cluster with the given subcluster states (standard entries: allocated is 1, or zero
+// is 1 for preallocated zeros).
+inline L2Slot encode_allocated(const Layout& layout, uint64_t host, bool copied, uint32_t allocated,
+                               uint32_t zero) {
+  const uint64_t entry = host | (copied ? kCopiedFlag : 0);
+  if (layout.extended_l2) return {entry, allocated | (uint64_t{zero} << 32)};
+  return {entry | (zero != 0 ? kZeroFlag : 0), 0};
+}
+
+// No host cluster; `zero` subclusters read as zeros, the others from the backing file.
+inline L2Slot encode_unallocated(const Layout& layout, uint32_t zero) {
+  if (layout.extended_l2) return {0, uint64_t{zero} << 32};
+  return {zero != 0 ? kZeroFlag : 0, 0};
+}
+
 // Encodes a compressed cluster descriptor for data of `bytes` bytes at host `offset`.
-inline uint64_t encode_compressed_entry(const Layout& layout, uint64_t offset, uint64_t bytes) {
+inline L2Slot encode_compressed(const Layout& layout, uint64_t offset, uint64_t bytes) {
   const uint64_t first_sector = offset / kCompressedSectorSize;
   const uint64_t last_sector = (offset + bytes - 1) / kCompressedSectorSize;
-  return kCompressedFlag | offset | ((last_sector - first_sector) << layout.compressed_offset_bits);
+  return {
+      kCompressedFlag | offset | ((last_sector - first_sector) << layout.compressed_offset_bits),
+      0};
 }
 
 // "== Host cluster management ==": entry `index` of a refcount block of 2^order-bit entries.

@@ -75,6 +75,10 @@ inline constexpr uint64_t kZeroFlag = 1ull << 0;
 inline constexpr uint64_t kL2OffsetMask = 0x00fffffffffffe00ull;
 inline constexpr uint64_t kL2ReservedMask = 0x3f000000000001feull;  // bits 1-8, 56-61
 
+// "== Extended L2 Entries ==": 32 subclusters per cluster, clusters of at least 16 KiB.
+inline constexpr uint32_t kSubclustersPerCluster = 32;
+inline constexpr uint32_t kMinExtendedL2ClusterBits = 14;
+
 // "== Host cluster management ==": refcount table entries, bits 9-63 the block offset.
 inline constexpr uint64_t kRefcountTableReservedMask = 0x1ffull;
 

@@ -95,21 +95,30 @@ class Qcow2Image final : public BlockImage {
 
   // I/O paths (qcow2_io.cc).
   Result<void> write_clusters(uint64_t offset, std::span<const uint8_t> data);
-  Result<void> write_allocating(uint64_t guest_cluster, uint64_t count, uint64_t head,
-                                std::span<const uint8_t> data);
-  Result<void> read_cluster_content(uint64_t guest_cluster, uint64_t raw_entry,
-                                    std::span<uint8_t> out);
+  // Replaces `count` whole clusters by new ones holding `data`.
+  Result<void> write_new_clusters(uint64_t guest_cluster, uint64_t count,
+                                  std::span<const uint8_t> data);
+  // Writes part of one cluster that cannot be written in place (copy on write, subclusters).
+  Result<void> write_partial_cluster(uint64_t guest_cluster, uint64_t in,
+                                     std::span<const uint8_t> data);
+  // What bytes [from, from + out.size()) of a guest cluster read, given its entry.
+  Result<void> read_cluster_range(uint64_t guest_cluster, L2Slot slot, uint64_t from,
+                                  std::span<uint8_t> out);
   Result<void> read_backing(uint64_t offset, std::span<uint8_t> out);
   // Copies bytes [in_cluster, in_cluster + out.size()) of a compressed cluster.
   Result<void> read_compressed(uint64_t guest_offset, uint64_t raw_entry, uint64_t in_cluster,
                                std::span<uint8_t> out);
+  // A write target must not hold metadata; an existing one must also lie inside the file.
   Result<void> check_data_target(uint64_t host, uint64_t clusters, uint64_t guest_offset);
-  void queue_free(uint64_t raw_entry);
+  Result<void> check_existing_target(uint64_t host, uint64_t clusters, uint64_t guest_offset);
+  void queue_free(L2Slot old);
 
   // Zeroing and deallocation (qcow2_zero.cc).
   bool has_backing_file() const { return !header_.backing_file.empty(); }
   Result<bool> cluster_reads_zero(uint64_t guest_cluster);
+  // Zeros a range inside one cluster.
   Result<void> zero_partial(uint64_t offset, uint64_t length);
+  Result<void> zero_partial_bytes(uint64_t offset, uint64_t length);
   template <class Rule>
   Result<void> rewrite_entries(uint64_t guest_cluster, uint64_t count, Rule rule);
   Result<void> zero_clusters(uint64_t guest_cluster, uint64_t count, bool may_unmap);

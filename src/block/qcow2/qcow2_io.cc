@@ -1,10 +1,11 @@
-// Reads and writes of guest data: cluster lookups, copy-on-write allocation, compressed
-// clusters.
+// Reads and writes of guest data: cluster lookups, copy-on-write allocation, subclusters,
+// compressed clusters.
 #include <algorithm>
 #include <cstring>
 
 #include "block/qcow2/compression.h"
 #include "block/qcow2/qcow2_image.h"
+#include "block/qcow2/segments.h"
 
 namespace cella::block::qcow2 {
 
@@ -12,44 +13,6 @@ namespace {
 
 constexpr size_t kBatch = 512;  // L2 entries examined per step (one table at most)
 constexpr size_t kMaxPendingFrees = 4096;
-
-enum class RunClass { kData, kZero, kUnallocated, kCompressed, kInvalid };
-
-RunClass classify(const ClusterEntry& e) {
-  if (e.invalid) return RunClass::kInvalid;
-  switch (e.kind) {
-    case ClusterKind::kNormal:
-      return RunClass::kData;
-    case ClusterKind::kZero:
-    case ClusterKind::kZeroAllocated:
-      return RunClass::kZero;
-    case ClusterKind::kCompressed:
-      return RunClass::kCompressed;
-    case ClusterKind::kUnallocated:
-      break;
-  }
-  return RunClass::kUnallocated;
-}
-
-// How many of entries[0..n) continue the run that entries[0] starts.
-size_t run_length(const Layout& layout, const uint64_t* entries, size_t n) {
-  const ClusterEntry first = decode_l2_entry(layout, entries[0]);
-  const RunClass kind = classify(first);
-  if (kind == RunClass::kCompressed || kind == RunClass::kInvalid) return 1;
-  size_t run = 1;
-  for (; run < n; ++run) {
-    const ClusterEntry e = decode_l2_entry(layout, entries[run]);
-    if (classify(e) != kind) break;
-    if (kind == RunClass::kData && e.host_offset != first.host_offset + run * layout.cluster_size) {
-      break;
-    }
-  }
-  return run;
-}
-
-bool writable_in_place(const ClusterEntry& e) {
-  return !e.invalid && e.kind == ClusterKind::kNormal && e.copied;
-}
 
 }  // namespace
 
@@ -66,7 +29,7 @@ Result<void> Qcow2Image::read_backing(uint64_t offset, std::span<uint8_t> out) {
 Result<void> Qcow2Image::read_compressed(uint64_t guest_offset, uint64_t raw_entry,
                                          uint64_t in_cluster, std::span<uint8_t> out) {
   if (decompressed_entry_ != raw_entry || decompressed_.size() != layout_.cluster_size) {
-    const ClusterEntry e = decode_l2_entry(layout_, raw_entry);
+    const ClusterEntry e = decode_l2_entry(layout_, {raw_entry, 0});
     std::vector<uint8_t> compressed(e.compressed_bytes);
     CELLA_TRY(storage_.read_zero_filled(e.host_offset, compressed));
     decompressed_.resize(layout_.cluster_size);
@@ -86,60 +49,97 @@ Result<void> Qcow2Image::read_compressed(uint64_t guest_offset, uint64_t raw_ent
 
 Result<void> Qcow2Image::read(uint64_t offset, std::span<uint8_t> out) {
   CELLA_TRY(check_request(offset, out.size(), false));
-  uint64_t entries[kBatch];
-  while (!out.empty()) {
+  // Adjacent segments of one kind (and contiguous host data) become one I/O.
+  struct Run {
+    SegmentKind kind = SegmentKind::kZero;
+    uint64_t guest = 0;
+    uint64_t host = 0;
+    uint64_t bytes = 0;
+  } run;
+  const uint64_t base = offset;
+  auto flush_run = [&]() -> Result<void> {
+    if (run.bytes == 0) return ok();
+    std::span<uint8_t> chunk = out.subspan(run.guest - base, run.bytes);
+    run.bytes = 0;
+    switch (run.kind) {
+      case SegmentKind::kData:
+        return storage_.read_zero_filled(run.host, chunk);
+      case SegmentKind::kBacking:
+        return read_backing(run.guest, chunk);
+      case SegmentKind::kZero:
+      case SegmentKind::kCompressed:
+        std::fill(chunk.begin(), chunk.end(), 0);
+        return ok();
+    }
+    return ok();
+  };
+  L2Slot entries[kBatch];
+  uint64_t remaining = out.size();
+  while (remaining > 0) {
     const uint64_t guest_cluster = layout_.cluster_index(offset);
     const uint64_t in = layout_.offset_in_cluster(offset);
-    const uint64_t wanted = std::min<uint64_t>(layout_.clusters_for(in + out.size()), kBatch);
+    const uint64_t wanted = std::min<uint64_t>(layout_.clusters_for(in + remaining), kBatch);
     CELLA_TRY_ASSIGN(n, clusters_.entries(guest_cluster, wanted, entries));
-    const size_t run = run_length(layout_, entries, n);
-    const uint64_t bytes = std::min<uint64_t>(out.size(), run * layout_.cluster_size - in);
-    std::span<uint8_t> chunk = out.first(bytes);
-    const ClusterEntry first = decode_l2_entry(layout_, entries[0]);
-    switch (classify(first)) {
-      case RunClass::kInvalid:
+    for (size_t i = 0; i < n && remaining > 0; ++i) {
+      const uint64_t cluster_start = (guest_cluster + i) << layout_.cluster_bits;
+      const uint64_t from = i == 0 ? in : 0;
+      const uint64_t to = std::min<uint64_t>(layout_.cluster_size, from + remaining);
+      const ClusterEntry e = decode_l2_entry(layout_, entries[i]);
+      if (e.invalid) {
         return make_error(
             "{}: the L2 entry for guest offset {:#x} is corrupt ({:#x}); run "
             "'cella img check'",
-            path(), offset - in, entries[0]);
-      case RunClass::kData:
-        CELLA_TRY(storage_.read_zero_filled(first.host_offset + in, chunk));
-        break;
-      case RunClass::kZero:
-        std::fill(chunk.begin(), chunk.end(), 0);
-        break;
-      case RunClass::kUnallocated:
-        CELLA_TRY(read_backing(offset, chunk));
-        break;
-      case RunClass::kCompressed:
-        CELLA_TRY(read_compressed(offset - in, entries[0], in, chunk));
-        break;
+            path(), cluster_start, entries[i].entry);
+      }
+      auto visit = [&](const Segment& s) -> Result<void> {
+        const uint64_t guest = cluster_start + s.from;
+        const uint64_t bytes = s.to - s.from;
+        if (s.kind == SegmentKind::kCompressed) {
+          CELLA_TRY(flush_run());
+          return read_compressed(cluster_start, entries[i].entry, s.from,
+                                 out.subspan(guest - base, bytes));
+        }
+        const bool continues = run.bytes > 0 && run.kind == s.kind &&
+                               (s.kind != SegmentKind::kData || run.host + run.bytes == s.host);
+        if (!continues) {
+          CELLA_TRY(flush_run());
+          run = Run{s.kind, guest, s.host, 0};
+        }
+        run.bytes += bytes;
+        return ok();
+      };
+      CELLA_TRY(for_each_segment(layout_, e, from, to, visit));
+      offset += to - from;
+      remaining -= to - from;
     }
-    offset += bytes;
-    out = out.subspan(bytes);
   }
-  return ok();
+  return flush_run();
 }
 
-Result<void> Qcow2Image::read_cluster_content(uint64_t guest_cluster, uint64_t raw_entry,
-                                              std::span<uint8_t> out) {
-  const ClusterEntry e = decode_l2_entry(layout_, raw_entry);
-  const uint64_t guest = guest_cluster << layout_.cluster_bits;
-  switch (classify(e)) {
-    case RunClass::kInvalid:
-      return fail_corrupt(
-          make_error("the L2 entry for guest offset {:#x} is invalid ({:#x})", guest, raw_entry));
-    case RunClass::kData:
-      return storage_.read_zero_filled(e.host_offset, out);
-    case RunClass::kZero:
-      std::fill(out.begin(), out.end(), 0);
-      return ok();
-    case RunClass::kUnallocated:
-      return read_backing(guest, out);
-    case RunClass::kCompressed:
-      return read_compressed(guest, raw_entry, 0, out);
+Result<void> Qcow2Image::read_cluster_range(uint64_t guest_cluster, L2Slot slot, uint64_t from,
+                                            std::span<uint8_t> out) {
+  const ClusterEntry e = decode_l2_entry(layout_, slot);
+  const uint64_t cluster_start = guest_cluster << layout_.cluster_bits;
+  if (e.invalid) {
+    return fail_corrupt(make_error("the L2 entry for guest offset {:#x} is invalid ({:#x})",
+                                   cluster_start, slot.entry));
   }
-  return ok();
+  return for_each_segment(layout_, e, from, from + out.size(),
+                          [&](const Segment& s) -> Result<void> {
+                            std::span<uint8_t> chunk = out.subspan(s.from - from, s.to - s.from);
+                            switch (s.kind) {
+                              case SegmentKind::kData:
+                                return storage_.read_zero_filled(s.host, chunk);
+                              case SegmentKind::kZero:
+                                std::fill(chunk.begin(), chunk.end(), 0);
+                                return ok();
+                              case SegmentKind::kBacking:
+                                return read_backing(cluster_start + s.from, chunk);
+                              case SegmentKind::kCompressed:
+                                return read_compressed(cluster_start, slot.entry, s.from, chunk);
+                            }
+                            return ok();
+                          });
 }
 
 Result<void> Qcow2Image::check_data_target(uint64_t host, uint64_t clusters,
@@ -152,10 +152,24 @@ Result<void> Qcow2Image::check_data_target(uint64_t host, uint64_t clusters,
   return ok();
 }
 
-void Qcow2Image::queue_free(uint64_t raw_entry) {
-  const ClusterEntry e = decode_l2_entry(layout_, raw_entry);
+Result<void> Qcow2Image::check_existing_target(uint64_t host, uint64_t clusters,
+                                               uint64_t guest_offset) {
+  // An exclusively owned cluster holds data, so it lies inside the file; an entry pointing
+  // past the end would grow the file to wherever a damaged entry says.
+  CELLA_TRY_ASSIGN(end, storage_.end());
+  if (host >= end) {
+    return fail_corrupt(
+        make_error("guest offset {:#x} maps to host offset {:#x}, beyond the end "
+                   "of the file",
+                   guest_offset, host));
+  }
+  return check_data_target(host, clusters, guest_offset);
+}
+
+void Qcow2Image::queue_free(L2Slot old) {
+  const ClusterEntry e = decode_l2_entry(layout_, old);
   if (e.invalid) return;  // never trust a damaged entry with a refcount decrement
-  if (e.kind == ClusterKind::kNormal || e.kind == ClusterKind::kZeroAllocated) {
+  if (e.kind == ClusterKind::kAllocated) {
     pending_frees_.push_back({e.host_offset, layout_.cluster_size});
   } else if (e.kind == ClusterKind::kCompressed) {
     pending_frees_.push_back({e.host_offset, e.compressed_bytes});
@@ -170,75 +184,134 @@ Result<void> Qcow2Image::write(uint64_t offset, std::span<const uint8_t> data) {
   return ok();
 }
 
+namespace {
+
+// The cluster is exclusively owned and the subclusters a write touches already hold data:
+// the write goes straight to the host cluster.
+bool writable_in_place(const ClusterEntry& e, uint32_t touched) {
+  return !e.invalid && e.kind == ClusterKind::kAllocated && e.copied &&
+         (e.allocated & touched) == touched;
+}
+
+}  // namespace
+
 Result<void> Qcow2Image::write_clusters(uint64_t offset, std::span<const uint8_t> data) {
-  uint64_t entries[kBatch];
+  const uint64_t cs = layout_.cluster_size;
+  L2Slot entries[kBatch];
   while (!data.empty()) {
     const uint64_t guest_cluster = layout_.cluster_index(offset);
     const uint64_t in = layout_.offset_in_cluster(offset);
     const uint64_t wanted = std::min<uint64_t>(layout_.clusters_for(in + data.size()), kBatch);
     CELLA_TRY_ASSIGN(n, clusters_.entries(guest_cluster, wanted, entries));
+    // The subclusters of cluster i that the write touches.
+    auto touched = [&](size_t i) {
+      const uint64_t from = i == 0 ? in : 0;
+      const uint64_t to = std::min<uint64_t>(cs, in + data.size() - i * cs);
+      return layout_.subclusters_touched(from, to);
+    };
     const ClusterEntry first = decode_l2_entry(layout_, entries[0]);
-    const bool in_place = writable_in_place(first);
-    size_t run = 1;
-    for (; run < n; ++run) {
-      const ClusterEntry e = decode_l2_entry(layout_, entries[run]);
-      if (writable_in_place(e) != in_place) break;
-      if (in_place && e.host_offset != first.host_offset + run * layout_.cluster_size) break;
-    }
-    const uint64_t bytes = std::min<uint64_t>(data.size(), run * layout_.cluster_size - in);
-    const uint64_t clusters = layout_.clusters_for(in + bytes);
-    if (in_place) {
-      // An exclusively owned cluster holds data, so it lies inside the file; an entry pointing
-      // past the end would grow the file to wherever a damaged entry says.
-      CELLA_TRY_ASSIGN(end, storage_.end());
-      if (first.host_offset >= end) {
-        return fail_corrupt(
-            make_error("guest offset {:#x} maps to host offset {:#x}, beyond the "
-                       "end of the file",
-                       offset, first.host_offset));
+    if (writable_in_place(first, touched(0))) {
+      size_t run = 1;
+      while (run < n && in + data.size() > run * cs) {
+        const ClusterEntry e = decode_l2_entry(layout_, entries[run]);
+        if (!writable_in_place(e, touched(run)) || e.host_offset != first.host_offset + run * cs) {
+          break;
+        }
+        ++run;
       }
-      CELLA_TRY(check_data_target(first.host_offset, clusters, offset));
+      const uint64_t bytes = std::min<uint64_t>(data.size(), run * cs - in);
+      CELLA_TRY(check_existing_target(first.host_offset, layout_.clusters_for(in + bytes), offset));
       CELLA_TRY(storage_.write(first.host_offset + in, data.first(bytes)));
-    } else {
-      CELLA_TRY(write_allocating(guest_cluster, clusters, in, data.first(bytes)));
+      offset += bytes;
+      data = data.subspan(bytes);
+      continue;
     }
+    if (in == 0 && data.size() >= cs) {
+      // Whole clusters to replace: one contiguous allocation, no copy on write.
+      size_t run = 1;
+      while (
+          run < n && data.size() >= (run + 1) * cs &&
+          !writable_in_place(decode_l2_entry(layout_, entries[run]), layout_.all_subclusters())) {
+        ++run;
+      }
+      CELLA_TRY(write_new_clusters(guest_cluster, run, data.first(run * cs)));
+      offset += run * cs;
+      data = data.subspan(run * cs);
+      continue;
+    }
+    const uint64_t bytes = std::min<uint64_t>(data.size(), cs - in);
+    CELLA_TRY(write_partial_cluster(guest_cluster, in, data.first(bytes)));
     offset += bytes;
     data = data.subspan(bytes);
   }
   return ok();
 }
 
-Result<void> Qcow2Image::write_allocating(uint64_t guest_cluster, uint64_t count, uint64_t head,
-                                          std::span<const uint8_t> data) {
+Result<void> Qcow2Image::write_new_clusters(uint64_t guest_cluster, uint64_t count,
+                                            std::span<const uint8_t> data) {
   CELLA_TRY_ASSIGN(table, clusters_.writable_table(guest_cluster, pending_frees_));
   const uint64_t index = guest_cluster % layout_.l2_entries;
   CELLA_TRY_ASSIGN(host, refcounts_.allocate(count));
   CELLA_TRY(check_data_target(host, count, guest_cluster << layout_.cluster_bits));
-  const uint64_t total = count * layout_.cluster_size;
-  const uint64_t tail = head + data.size();
-  if (head == 0 && tail == total) {
-    CELLA_TRY(storage_.write(host, data));
-  } else {
-    // Copy on write: the parts of the first and last clusters that this write leaves alone
-    // keep what they read before (backing file, zeros, compressed or shared data).
-    std::vector<uint8_t> buffer(total);
-    const uint64_t cs = layout_.cluster_size;
-    if (head != 0) {
-      CELLA_TRY(read_cluster_content(guest_cluster, table.get64(index),
-                                     std::span<uint8_t>(buffer.data(), cs)));
-    }
-    if (tail % cs != 0 && (count > 1 || head == 0)) {
-      CELLA_TRY(read_cluster_content(guest_cluster + count - 1, table.get64(index + count - 1),
-                                     std::span<uint8_t>(buffer.data() + total - cs, cs)));
-    }
-    std::memcpy(buffer.data() + head, data.data(), data.size());
-    CELLA_TRY(storage_.write(host, buffer));
-  }
+  CELLA_TRY(storage_.write(host, data));
   for (uint64_t j = 0; j < count; ++j) {
-    const uint64_t old = table.get64(index + j);
-    table.set64(index + j, (host + j * layout_.cluster_size) | kCopiedFlag);
+    const L2Slot old = clusters_.get(table, index + j);
+    clusters_.set(table, index + j,
+                  encode_allocated(layout_, host + j * layout_.cluster_size, true,
+                                   layout_.all_subclusters(), 0));
     queue_free(old);
   }
+  return ok();
+}
+
+Result<void> Qcow2Image::write_partial_cluster(uint64_t guest_cluster, uint64_t in,
+                                               std::span<const uint8_t> data) {
+  const uint64_t cs = layout_.cluster_size;
+  const uint64_t guest = guest_cluster << layout_.cluster_bits;
+  CELLA_TRY_ASSIGN(table, clusters_.writable_table(guest_cluster, pending_frees_));
+  const uint64_t index = guest_cluster % layout_.l2_entries;
+  const L2Slot old = clusters_.get(table, index);
+  const ClusterEntry e = decode_l2_entry(layout_, old);
+  if (e.invalid) {
+    return fail_corrupt(
+        make_error("the L2 entry for guest offset {:#x} is invalid ({:#x})", guest, old.entry));
+  }
+  const uint64_t to = in + data.size();
+  const uint32_t touched = layout_.subclusters_touched(in, to);
+  // The touched subclusters, whole: the parts the write leaves alone keep what they read.
+  uint64_t from = in / layout_.subcluster_size * layout_.subcluster_size;
+  uint64_t end = std::min(
+      cs, (to + layout_.subcluster_size - 1) / layout_.subcluster_size * layout_.subcluster_size);
+  uint64_t host = 0;
+  L2Slot updated;
+  if (e.kind == ClusterKind::kAllocated && e.copied) {
+    // An exclusively owned cluster whose touched subclusters hold no data yet (zeros or the
+    // backing file): fill them in place.
+    host = e.host_offset;
+    CELLA_TRY(check_existing_target(host, 1, guest));
+    updated = encode_allocated(layout_, host, true, e.allocated | touched, e.zero & ~touched);
+  } else if (e.kind == ClusterKind::kUnallocated) {
+    // A new cluster holding only the touched subclusters; the others keep reading zeros or
+    // the backing file.
+    CELLA_TRY_ASSIGN(allocated, refcounts_.allocate(1));
+    host = allocated;
+    CELLA_TRY(check_data_target(host, 1, guest));
+    updated = encode_allocated(layout_, host, true, touched, e.zero & ~touched);
+  } else {
+    // Compressed or shared: copy the whole cluster.
+    CELLA_TRY_ASSIGN(allocated, refcounts_.allocate(1));
+    host = allocated;
+    CELLA_TRY(check_data_target(host, 1, guest));
+    from = 0;
+    end = cs;
+    updated = encode_allocated(layout_, host, true, layout_.all_subclusters(), 0);
+    queue_free(old);
+  }
+  std::vector<uint8_t> buffer(end - from);
+  if (from < in || to < end) CELLA_TRY(read_cluster_range(guest_cluster, old, from, buffer));
+  std::memcpy(buffer.data() + (in - from), data.data(), data.size());
+  CELLA_TRY(storage_.write(host + from, buffer));
+  clusters_.set(table, index, updated);
   return ok();
 }
 
@@ -271,8 +344,8 @@ Result<void> Qcow2Image::write_compressed(uint64_t offset, std::span<const uint8
   const uint64_t last = layout_.cluster_index(host + compressed->size() - 1);
   CELLA_TRY(check_data_target(host, last - first + 1, offset));
   CELLA_TRY(storage_.write(host, *compressed));
-  const uint64_t old = table.get64(index);
-  table.set64(index, encode_compressed_entry(layout_, host, compressed->size()));
+  const L2Slot old = clusters_.get(table, index);
+  clusters_.set(table, index, encode_compressed(layout_, host, compressed->size()));
   queue_free(old);
   if (pending_frees_.size() > kMaxPendingFrees) CELLA_TRY(flush());
   return ok();

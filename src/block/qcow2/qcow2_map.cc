@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "block/qcow2/qcow2_image.h"
+#include "block/qcow2/segments.h"
 
 namespace cella::block::qcow2 {
 
@@ -54,7 +55,7 @@ Result<std::vector<Extent>> Qcow2Image::map(uint64_t offset, uint64_t length) {
     hole_length = 0;
     return ok();
   };
-  uint64_t entries[kBatch];
+  L2Slot entries[kBatch];
   while (length > 0) {
     const uint64_t guest_cluster = layout_.cluster_index(offset);
     const uint64_t in = layout_.offset_in_cluster(offset);
@@ -72,30 +73,37 @@ Result<std::vector<Extent>> Qcow2Image::map(uint64_t offset, uint64_t length) {
     const uint64_t wanted = std::min<uint64_t>(layout_.clusters_for(in + length), kBatch);
     CELLA_TRY_ASSIGN(n, clusters_.entries(guest_cluster, wanted, entries));
     for (size_t i = 0; i < n && length > 0; ++i) {
-      const uint64_t skip = i == 0 ? in : 0;
-      const uint64_t bytes = std::min<uint64_t>(length, layout_.cluster_size - skip);
+      const uint64_t cluster_start = (guest_cluster + i) << layout_.cluster_bits;
+      const uint64_t from = i == 0 ? in : 0;
+      const uint64_t to = std::min<uint64_t>(layout_.cluster_size, from + length);
       const ClusterEntry e = decode_l2_entry(layout_, entries[i]);
       if (e.invalid) {
         return make_error("{}: the L2 entry for guest offset {:#x} is corrupt ({:#x})", path(),
-                          (guest_cluster + i) << layout_.cluster_bits, entries[i]);
+                          cluster_start, entries[i].entry);
       }
-      if (e.kind == ClusterKind::kUnallocated) {
-        if (hole_length == 0) hole_start = offset;
-        hole_length += bytes;
-      } else {
-        CELLA_TRY(resolve_hole());
-        Extent extent{offset, bytes, ExtentKind::kData, 0, -1, ""};
-        if (e.kind == ClusterKind::kZero || e.kind == ClusterKind::kZeroAllocated) {
-          extent.kind = ExtentKind::kZero;
+      auto visit = [&](const Segment& s) -> Result<void> {
+        const uint64_t guest = cluster_start + s.from;
+        const uint64_t bytes = s.to - s.from;
+        if (s.kind == SegmentKind::kBacking) {
+          if (hole_length == 0) hole_start = guest;
+          hole_length += bytes;
+          return ok();
         }
-        if (e.kind == ClusterKind::kNormal || e.kind == ClusterKind::kZeroAllocated) {
-          extent.host_offset = static_cast<int64_t>(e.host_offset + skip);
+        CELLA_TRY(resolve_hole());
+        // Compressed data has no plain host offset; preallocated zeros keep theirs.
+        Extent extent{
+            guest, bytes, s.kind == SegmentKind::kZero ? ExtentKind::kZero : ExtentKind::kData,
+            0,     -1,    ""};
+        if (s.host != 0) {
+          extent.host_offset = static_cast<int64_t>(s.host);
           extent.host_file = path();
         }
         append(out, std::move(extent));
-      }
-      offset += bytes;
-      length -= bytes;
+        return ok();
+      };
+      CELLA_TRY(for_each_segment(layout_, e, from, to, visit));
+      offset += to - from;
+      length -= to - from;
     }
   }
   CELLA_TRY(resolve_hole());

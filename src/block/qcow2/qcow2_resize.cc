@@ -82,11 +82,11 @@ Result<void> Qcow2Image::resize_to(uint64_t new_size, bool allow_data_loss) {
   if (kept_end > first_cluster) {
     CELLA_TRY(deallocate_clusters(first_cluster, kept_end - first_cluster, true));
   }
-  std::vector<uint64_t> entries(layout_.l2_entries);
+  std::vector<L2Slot> entries(layout_.l2_entries);
   for (uint64_t t = first_dropped_table; t < clusters_.l1().size(); ++t) {
     if ((clusters_.l1()[t] & kL1OffsetMask) == 0) continue;
     CELLA_TRY(clusters_.entries(t * layout_.l2_entries, layout_.l2_entries, entries.data()));
-    for (uint64_t raw : entries) queue_free(raw);
+    for (const L2Slot& slot : entries) queue_free(slot);
   }
   clusters_.drop_l1_entries_from(first_dropped_table, pending_frees_);
   return flush();

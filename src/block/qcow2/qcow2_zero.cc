@@ -13,47 +13,80 @@ constexpr size_t kBatch = 512;
 constexpr size_t kMaxPendingFrees = 4096;
 
 // The host cluster an entry keeps, or 0.
-uint64_t host_of(const Layout& layout, uint64_t raw) {
-  const ClusterEntry e = decode_l2_entry(layout, raw);
-  if (e.invalid || e.kind == ClusterKind::kUnallocated || e.kind == ClusterKind::kZero) return 0;
-  return e.host_offset;
+uint64_t host_of(const Layout& layout, L2Slot slot) {
+  const ClusterEntry e = decode_l2_entry(layout, slot);
+  return e.invalid || e.kind == ClusterKind::kUnallocated ? 0 : e.host_offset;
 }
 
 }  // namespace
 
 Result<bool> Qcow2Image::cluster_reads_zero(uint64_t guest_cluster) {
-  CELLA_TRY_ASSIGN(raw, clusters_.entry(guest_cluster));
-  const ClusterEntry e = decode_l2_entry(layout_, raw);
-  if (e.invalid) return false;
-  if (e.kind == ClusterKind::kZero || e.kind == ClusterKind::kZeroAllocated) return true;
-  if (e.kind != ClusterKind::kUnallocated) return false;
-  if (!has_backing_file()) return true;
+  CELLA_TRY_ASSIGN(slot, clusters_.entry(guest_cluster));
+  const ClusterEntry e = decode_l2_entry(layout_, slot);
+  if (e.invalid || e.kind == ClusterKind::kCompressed || e.allocated != 0) return false;
+  if (e.zero == layout_.all_subclusters() || !has_backing_file()) return true;
+  // Some subclusters read from the backing file: zeros past its end.
   return backing_ && (guest_cluster << layout_.cluster_bits) >= backing_->size();
 }
 
 Result<void> Qcow2Image::zero_partial(uint64_t offset, uint64_t length) {
-  CELLA_TRY_ASSIGN(zero, cluster_reads_zero(layout_.cluster_index(offset)));
+  const uint64_t guest_cluster = layout_.cluster_index(offset);
+  CELLA_TRY_ASSIGN(zero, cluster_reads_zero(guest_cluster));
   if (zero) return ok();
+  if (layout_.extended_l2) {
+    // "== Extended L2 Entries ==": whole subclusters become zero subclusters; only partial
+    // ones at the edges get real zeros.
+    const uint64_t sub = layout_.subcluster_size;
+    const uint64_t in = layout_.offset_in_cluster(offset);
+    const uint64_t first = (in + sub - 1) / sub * sub;
+    const uint64_t last = (in + length) / sub * sub;
+    if (last > first) {
+      const uint32_t mask = layout_.subclusters_touched(first, last);
+      CELLA_TRY(rewrite_entries(guest_cluster, 1, [&](L2Slot slot) {
+        const ClusterEntry e = decode_l2_entry(layout_, slot);
+        if (e.invalid || e.kind == ClusterKind::kCompressed) return slot;  // zeros written below
+        if (e.kind == ClusterKind::kUnallocated) return encode_unallocated(layout_, e.zero | mask);
+        return encode_allocated(layout_, e.host_offset, e.copied, e.allocated & ~mask,
+                                e.zero | mask);
+      }));
+      CELLA_TRY_ASSIGN(slot, clusters_.entry(guest_cluster));
+      if (decode_l2_entry(layout_, slot).kind != ClusterKind::kCompressed) {
+        const uint64_t cluster_start = guest_cluster << layout_.cluster_bits;
+        if (cluster_start + first > offset) {
+          CELLA_TRY(zero_partial_bytes(offset, cluster_start + first - offset));
+        }
+        if (offset + length > cluster_start + last) {
+          CELLA_TRY(
+              zero_partial_bytes(cluster_start + last, offset + length - cluster_start - last));
+        }
+        return ok();
+      }
+    }
+  }
+  return zero_partial_bytes(offset, length);
+}
+
+Result<void> Qcow2Image::zero_partial_bytes(uint64_t offset, uint64_t length) {
   std::vector<uint8_t> zeros(length, 0);
   return write_clusters(offset, zeros);
 }
 
 template <class Rule>
 Result<void> Qcow2Image::rewrite_entries(uint64_t guest_cluster, uint64_t count, Rule rule) {
-  uint64_t entries[kBatch];
+  L2Slot entries[kBatch];
   while (count > 0) {
     CELLA_TRY_ASSIGN(n,
                      clusters_.entries(guest_cluster, std::min<uint64_t>(count, kBatch), entries));
     bool changes = false;
-    for (size_t i = 0; i < n && !changes; ++i) changes = rule(entries[i]) != entries[i];
+    for (size_t i = 0; i < n && !changes; ++i) changes = !(rule(entries[i]) == entries[i]);
     if (changes) {
       CELLA_TRY_ASSIGN(table, clusters_.writable_table(guest_cluster, pending_frees_));
       const uint64_t index = guest_cluster % layout_.l2_entries;
       for (size_t i = 0; i < n; ++i) {
-        const uint64_t old = table.get64(index + i);
-        const uint64_t updated = rule(old);
+        const L2Slot old = clusters_.get(table, index + i);
+        const L2Slot updated = rule(old);
         if (updated == old) continue;
-        table.set64(index + i, updated);
+        clusters_.set(table, index + i, updated);
         const uint64_t old_host = host_of(layout_, old);
         if (old_host != 0 && old_host != host_of(layout_, updated)) queue_free(old);
       }
@@ -79,32 +112,27 @@ Result<void> Qcow2Image::zero_clusters(uint64_t guest_cluster, uint64_t count, b
     }
     return ok();
   }
-  // "Standard Cluster Descriptor" bit 0: the cluster reads as zeros; without may_unmap an
-  // exclusively owned host cluster stays allocated (preallocated zeros).
+  // "Standard Cluster Descriptor" bit 0 / the zero bits of extended entries: the cluster reads
+  // as zeros; without may_unmap an exclusively owned host cluster stays allocated
+  // (preallocated zeros).
   const bool backing = has_backing_file();
-  return rewrite_entries(guest_cluster, count, [&](uint64_t old) -> uint64_t {
+  const uint32_t all = layout_.all_subclusters();
+  return rewrite_entries(guest_cluster, count, [&](L2Slot old) -> L2Slot {
     const ClusterEntry e = decode_l2_entry(layout_, old);
-    if (e.invalid) return kZeroFlag;
-    switch (e.kind) {
-      case ClusterKind::kZero:
-        return old;
-      case ClusterKind::kUnallocated:
-        return backing ? kZeroFlag : old;
-      case ClusterKind::kZeroAllocated:
-        return may_unmap ? kZeroFlag : old;
-      case ClusterKind::kNormal:
-        return (may_unmap || !e.copied) ? kZeroFlag : old | kZeroFlag;
-      case ClusterKind::kCompressed:
-        return kZeroFlag;
+    if (e.invalid || e.kind == ClusterKind::kCompressed) return encode_unallocated(layout_, all);
+    if (e.kind == ClusterKind::kUnallocated) {
+      // Without a backing file unallocated subclusters already read as zeros.
+      return backing && e.zero != all ? encode_unallocated(layout_, all) : old;
     }
-    return kZeroFlag;
+    if (may_unmap || !e.copied) return encode_unallocated(layout_, all);
+    return encode_allocated(layout_, e.host_offset, true, 0, all);
   });
 }
 
 Result<void> Qcow2Image::deallocate_clusters(uint64_t guest_cluster, uint64_t count,
                                              bool to_unallocated) {
-  const uint64_t target = to_unallocated ? 0 : kZeroFlag;
-  return rewrite_entries(guest_cluster, count, [target](uint64_t) { return target; });
+  const L2Slot target = encode_unallocated(layout_, to_unallocated ? 0 : layout_.all_subclusters());
+  return rewrite_entries(guest_cluster, count, [target](L2Slot) { return target; });
 }
 
 Result<void> Qcow2Image::write_zeroes(uint64_t offset, uint64_t length, bool may_unmap) {
