@@ -44,6 +44,12 @@ const CrashCase kCases[] = {
     {"qcow2_v3", "qcow2", {}, false, 4 << 20},
     {"qcow2_v2_backing", "qcow2", {{"compat", "0.10"}, {"cluster_size", "4k"}}, true, 4 << 20},
     {"qcow2_v3_backing", "qcow2", {}, true, 4 << 20},
+    // Extended L2 entries: subclusters allocated and zeroed one by one over a backing file.
+    {"qcow2_v3_extended_l2_backing",
+     "qcow2",
+     {{"extended_l2", "on"}, {"cluster_size", "32k"}},
+     true,
+     4 << 20},
     // 512-byte clusters: many L2 tables and refcount blocks, so metadata allocation (new refcount
     // blocks, refcount table growth, cache eviction) happens all the time.
     {"qcow2_v3_512", "qcow2", {{"cluster_size", "512"}}, false, 2 << 20},

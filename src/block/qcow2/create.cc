@@ -95,7 +95,14 @@ Result<Params> parse_options(const CreateOptions& options) {
     }
   }
   CELLA_TRY_ASSIGN(extended_l2, switch_option(options, "extended_l2"));
-  if (extended_l2 && *extended_l2) return make_error("extended L2 entries are not supported");
+  if (extended_l2 && *extended_l2) {
+    // "== Extended L2 Entries ==": version 3, clusters of at least 16 KiB.
+    if (h.version < 3) return make_error("extended_l2 needs compat=1.1");
+    if (h.cluster_bits < kMinExtendedL2ClusterBits) {
+      return make_error("extended_l2 needs a cluster_size of at least 16k");
+    }
+    h.incompatible_features |= kIncompatExtendedL2;
+  }
   h.backing_file = find_option(options, "backing_file").value_or(options.backing_file);
   h.backing_format = find_option(options, "backing_fmt").value_or(options.backing_format);
   CELLA_TRY_ASSIGN(size, size_option(options, "size"));
@@ -217,7 +224,10 @@ Result<void> create(const CreateOptions& options) {
     for (uint64_t j = 0; j < layout.l2_entries; ++j) {
       const uint64_t k = t * layout.l2_entries + j;
       if (k >= data_clusters) break;
-      store_be<uint64_t>(&buffer[j * 8], ((data_start + k) * cs) | kCopiedFlag);
+      const L2Slot slot =
+          encode_allocated(layout, (data_start + k) * cs, true, layout.all_subclusters(), 0);
+      store_be<uint64_t>(&buffer[j * layout.l2_entry_bytes], slot.entry);
+      if (layout.extended_l2) store_be<uint64_t>(&buffer[j * 16 + 8], slot.bitmap);
     }
     CELLA_TRY(file.write((l2_start + t) * cs, buffer));
   }

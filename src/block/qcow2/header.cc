@@ -30,7 +30,7 @@ constexpr KnownFeature kKnownFeatures[] = {
 
 // Incompatible features Cella implements; the others are refused by name.
 constexpr uint64_t kSupportedIncompatible =
-    kIncompatDirty | kIncompatCorrupt | kIncompatCompressionType;
+    kIncompatDirty | kIncompatCorrupt | kIncompatCompressionType | kIncompatExtendedL2;
 
 std::string string_at(std::span<const uint8_t> bytes) {
   return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
@@ -93,11 +93,6 @@ Result<void> validate_features(const Header& h) {
           "not supported",
           h.external_data_file.empty() ? "" : ", '" + h.external_data_file + "'");
     }
-    if (mask == kIncompatExtendedL2) {
-      return make_error(
-          "images with extended L2 entries (incompatible feature bit 4, "
-          "subclusters) are not supported");
-    }
     return make_error(
         "unsupported incompatible feature bit {} ({})", bit,
         name.empty() ? "unknown to Cella and unnamed in the image" : "'" + name + "'");
@@ -107,8 +102,14 @@ Result<void> validate_features(const Header& h) {
 
 Result<void> validate_layout(const Header& h, uint64_t file_size) {
   const uint64_t cluster_size = h.cluster_size();
-  // "== Cluster mapping ==": one L1 entry maps cluster_size / 8 clusters.
-  const uint64_t bytes_per_l1_entry = cluster_size * (cluster_size / 8);
+  // "== Cluster mapping ==": one L1 entry maps one L2 table of cluster_size / 8 entries, or
+  // cluster_size / 16 with extended L2 entries.
+  const bool extended = (h.incompatible_features & kIncompatExtendedL2) != 0;
+  if (extended && h.cluster_bits < kMinExtendedL2ClusterBits) {
+    return make_error("extended L2 entries need clusters of at least 16 KiB (cluster_bits {})",
+                      h.cluster_bits);
+  }
+  const uint64_t bytes_per_l1_entry = cluster_size * (cluster_size / (extended ? 16 : 8));
   const uint64_t needed_l1 = h.size / bytes_per_l1_entry + (h.size % bytes_per_l1_entry != 0);
   if (uint64_t{h.l1_size} * 8 > kMaxL1Bytes) {
     return make_error("L1 table of {} entries exceeds the {} MiB limit", h.l1_size,

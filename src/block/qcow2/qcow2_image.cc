@@ -344,7 +344,7 @@ std::vector<InfoField> Qcow2Image::info() const {
   fields.push_back({"refcount bits", fmt::format("{}", layout_.refcount_bits)});
   fields.push_back({"corrupt", yes_no((header_.incompatible_features & kIncompatCorrupt) != 0)});
   fields.push_back({"dirty", yes_no((header_.incompatible_features & kIncompatDirty) != 0)});
-  fields.push_back({"extended l2", "false"});
+  fields.push_back({"extended l2", yes_no(layout_.extended_l2)});
   if (!header_.backing_file.empty()) {
     fields.push_back({"backing file", header_.backing_file});
     if (!header_.backing_format.empty()) {

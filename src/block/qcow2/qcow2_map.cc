@@ -84,12 +84,19 @@ Result<std::vector<Extent>> Qcow2Image::map(uint64_t offset, uint64_t length) {
       auto visit = [&](const Segment& s) -> Result<void> {
         const uint64_t guest = cluster_start + s.from;
         const uint64_t bytes = s.to - s.from;
-        if (s.kind == SegmentKind::kBacking) {
+        if (s.kind == SegmentKind::kBacking && (backing_ || s.host == 0)) {
           if (hole_length == 0) hole_start = guest;
           hole_length += bytes;
           return ok();
         }
         CELLA_TRY(resolve_hole());
+        if (s.kind == SegmentKind::kBacking) {
+          // Subclusters of a host cluster not allocated yet, with nothing below: reported with
+          // the host offset they would take, as qemu-img map does.
+          append(out, Extent{guest, bytes, ExtentKind::kUnallocated, 0,
+                             static_cast<int64_t>(s.host), path()});
+          return ok();
+        }
         // Compressed data has no plain host offset; preallocated zeros keep theirs.
         Extent extent{
             guest, bytes, s.kind == SegmentKind::kZero ? ExtentKind::kZero : ExtentKind::kData,

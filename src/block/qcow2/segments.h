@@ -17,8 +17,8 @@ struct Segment {
   SegmentKind kind = SegmentKind::kBacking;
   uint64_t from = 0;  // bytes [from, to) of the cluster
   uint64_t to = 0;
-  // kData: host offset of `from`; kZero: the same when the zeros are preallocated in a host
-  // cluster, else 0.
+  // The host offset of `from` when the cluster has a host cluster (compressed ones excepted):
+  // where data is, or where preallocated zeros or not yet allocated subclusters would be.
   uint64_t host = 0;
 };
 
@@ -42,11 +42,7 @@ Result<void> for_each_segment(const Layout& layout, const ClusterEntry& e, uint6
     uint32_t last = subcluster;
     while ((last + 1) * layout.subcluster_size < to && subcluster_kind(e, last + 1) == kind) ++last;
     const uint64_t end = std::min(to, (last + 1) * layout.subcluster_size);
-    uint64_t host = 0;
-    if (kind == SegmentKind::kData ||
-        (kind == SegmentKind::kZero && e.kind == ClusterKind::kAllocated)) {
-      host = e.host_offset + at;
-    }
+    const uint64_t host = e.kind == ClusterKind::kAllocated ? e.host_offset + at : 0;
     CELLA_TRY(f(Segment{kind, at, end, host}));
     at = end;
   }

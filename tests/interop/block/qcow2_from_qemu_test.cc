@@ -115,19 +115,20 @@ TEST_P(FromQemu, ContentMapAndCheckAgree) {
 
 INSTANTIATE_TEST_SUITE_P(
     Variants, FromQemu,
-    ::testing::Values(Variant{"v2_64k", "compat=0.10", 16 << 20},
-                      Variant{"v3_64k", "compat=1.1", 16 << 20},
-                      Variant{"v2_4k", "compat=0.10,cluster_size=4k", 4 << 20},
-                      Variant{"v3_512", "cluster_size=512", 3 << 20},
-                      Variant{"v3_4k_size_not_cluster_multiple", "cluster_size=4k",
-                              (10 << 20) + 1536},
-                      Variant{"v3_2M", "cluster_size=2M", (9 << 20) + 512},
-                      Variant{"v3_refcount_bits_1", "cluster_size=4k,refcount_bits=1", 4 << 20},
-                      Variant{"v3_refcount_bits_64", "refcount_bits=64", 8 << 20},
-                      Variant{"v3_lazy_refcounts", "lazy_refcounts=on", 8 << 20},
-                      Variant{"v3_prealloc_metadata", "preallocation=metadata", 4 << 20},
-                      Variant{"v3_prealloc_falloc", "preallocation=falloc", 4 << 20},
-                      Variant{"v3_zstd", "compression_type=zstd", 8 << 20}),
+    ::testing::Values(
+        Variant{"v2_64k", "compat=0.10", 16 << 20}, Variant{"v3_64k", "compat=1.1", 16 << 20},
+        Variant{"v2_4k", "compat=0.10,cluster_size=4k", 4 << 20},
+        Variant{"v3_512", "cluster_size=512", 3 << 20},
+        Variant{"v3_4k_size_not_cluster_multiple", "cluster_size=4k", (10 << 20) + 1536},
+        Variant{"v3_2M", "cluster_size=2M", (9 << 20) + 512},
+        Variant{"v3_refcount_bits_1", "cluster_size=4k,refcount_bits=1", 4 << 20},
+        Variant{"v3_refcount_bits_64", "refcount_bits=64", 8 << 20},
+        Variant{"v3_lazy_refcounts", "lazy_refcounts=on", 8 << 20},
+        Variant{"v3_prealloc_metadata", "preallocation=metadata", 4 << 20},
+        Variant{"v3_prealloc_falloc", "preallocation=falloc", 4 << 20},
+        Variant{"v3_zstd", "compression_type=zstd", 8 << 20},
+        Variant{"v3_extended_l2", "extended_l2=on", 16 << 20},
+        Variant{"v3_extended_l2_16k", "extended_l2=on,cluster_size=16k", (4 << 20) + 1536}),
     [](const ::testing::TestParamInfo<Variant>& param) { return std::string(param.param.name); });
 
 // A raw file where some clusters compress well, some not at all, some are zero.
@@ -202,6 +203,27 @@ TEST(FromQemu, BackingChainOfDepthFourReadsThrough) {
   for (BlockImage* image = top.get(); image->backing() != nullptr; image = image->backing())
     ++depth;
   EXPECT_EQ(depth, 3);
+  EXPECT_TRUE(cella_content(*top) == *expected);
+  expect_same_map(*top, qemu_map);
+  expect_clean_check(*top);
+}
+
+TEST(FromQemu, SubclustersOverABackingFileReadThroughPerSubcluster) {
+  CELLA_REQUIRE_QEMU();
+  ScratchDir dir;
+  qemu_img("create -q -f qcow2 " + quote(dir.file("base.qcow2")) + " 4M");
+  qemu_io(dir.file("base.qcow2"), {"write -P 0x10 0 4M"});
+  // 64 KiB clusters of 32 subclusters of 2 KiB: small writes allocate single subclusters.
+  qemu_img("create -q -f qcow2 -o extended_l2=on -F qcow2 -b base.qcow2 " +
+           quote(dir.file("top.qcow2")));
+  qemu_io(dir.file("top.qcow2"),
+          {"write -P 0x20 2048 2048", "write -P 0x21 10000 100", "write -z 65536 4096",
+           "write -z -u 131072 65536", "discard 262144 8192", "write -P 0x22 300000 70000"});
+  auto expected = qemu_content(dir, dir.file("top.qcow2"), "qcow2");
+  ASSERT_TRUE(expected.has_value());
+  const auto qemu_map = testing::qemu_map(dir.file("top.qcow2"), "qcow2");
+  auto top = open_read_only(dir.file("top.qcow2"));
+  ASSERT_TRUE(top);
   EXPECT_TRUE(cella_content(*top) == *expected);
   expect_same_map(*top, qemu_map);
   expect_clean_check(*top);

@@ -171,6 +171,7 @@ INSTANTIATE_TEST_SUITE_P(
         Variant{
             "v3_2M_odd_size", {{"cluster_size", "2M"}}, (9 << 20) + 1536, "1.1", 16, "zlib", 60},
         Variant{"v3_zstd", {{"compression_type", "zstd"}}, 8 << 20, "1.1", 16, "zstd"},
+        Variant{"v3_extended_l2", {{"extended_l2", "on"}}, 8 << 20, "1.1", 16, "zlib"},
         Variant{"v3_refcount_bits_1",
                 {{"refcount_bits", "1"}, {"cluster_size", "4k"}},
                 4 << 20,
@@ -206,7 +207,7 @@ TEST(ToQemu, BackingChainWrittenByCellaComparesEqual) {
   }
   // Relative backing names, as qemu-img create -b writes them.
   create(dir.file("mid.qcow2"), size, {{"cluster_size", "512"}}, "base.qcow2");
-  create(dir.file("top.qcow2"), 0, {{"cluster_size", "64k"}}, "mid.qcow2");
+  create(dir.file("top.qcow2"), 0, {{"cluster_size", "64k"}, {"extended_l2", "on"}}, "mid.qcow2");
   for (const char* layer : {"mid.qcow2", "top.qcow2"}) {
     auto image = open_writable(dir.file(layer));
     ASSERT_TRUE(image);

@@ -370,7 +370,10 @@ TEST(Qcow2Create, OptionsAreValidatedByName) {
   EXPECT_NE(create_error({{"compression_type", "lz4"}}).find("lz4"), std::string::npos);
   EXPECT_NE(create_error({{"preallocation", "some"}}).find("preallocation 'some'"),
             std::string::npos);
-  EXPECT_NE(create_error({{"extended_l2", "on"}}).find("extended L2"), std::string::npos);
+  EXPECT_NE(create_error({{"extended_l2", "on"}, {"cluster_size", "4k"}}).find("at least 16k"),
+            std::string::npos);
+  EXPECT_NE(create_error({{"extended_l2", "on"}, {"compat", "0.10"}}).find("compat=1.1"),
+            std::string::npos);
   EXPECT_NE(create_error({{"encryption", "on"}}).find("does not support the option 'encryption'"),
             std::string::npos);
   EXPECT_EQ(create_error({{"cluster_size", "2M"}, {"refcount_bits", "64"}}), "(created)");

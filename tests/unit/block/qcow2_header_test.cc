@@ -58,7 +58,9 @@ TEST(Qcow2Header, RefusesWhatItCannotRead) {
       {with<uint32_t>(good, kOffCryptMethod, 1), "encrypted images (crypt_method 1, AES)"},
       {with<uint32_t>(good, kOffCryptMethod, 2), "crypt_method 2, LUKS"},
       {with<uint64_t>(good, kOffIncompatibleFeatures, kIncompatExternalData), "external data file"},
-      {with<uint64_t>(good, kOffIncompatibleFeatures, kIncompatExtendedL2), "extended L2 entries"},
+      {with<uint32_t>(with<uint64_t>(good, kOffIncompatibleFeatures, kIncompatExtendedL2),
+                      kOffClusterBits, 12),
+       "extended L2 entries need clusters of at least 16 KiB"},
       {with<uint64_t>(good, kOffIncompatibleFeatures, 1ull << 9),
        "unsupported incompatible feature bit 9 (unknown to Cella and unnamed in the image)"},
       {with<uint32_t>(good, kOffRefcountOrder, 7), "refcount_order 7"},
@@ -172,13 +174,13 @@ TEST(Qcow2Header, ImagesOnDiskWithRefusedFeaturesFailToOpenByName) {
     auto file = HostFile::open(path, Access::kReadWrite);
     ASSERT_TRUE(file.ok());
     uint8_t bits[8];
-    store_be<uint64_t>(bits, kIncompatExtendedL2);
+    store_be<uint64_t>(bits, kIncompatExternalData);
     ASSERT_TRUE(file->write(kOffIncompatibleFeatures, bits).ok());
   }
   OpenOptions options;
   auto image = open_image(path, options);
   ASSERT_FALSE(image.ok());
-  EXPECT_NE(image.error().message().find("extended L2 entries"), std::string::npos);
+  EXPECT_NE(image.error().message().find("external data file"), std::string::npos);
   EXPECT_NE(image.error().message().find(path), std::string::npos);
 }
 
