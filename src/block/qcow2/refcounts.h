@@ -55,6 +55,21 @@ class Refcounts {
   void forget_compressed_cursor() { compressed_cursor_ = 0; }
 
  private:
+  // Keeps a cluster range out of other allocations while it is being allocated.
+  class Reservation {
+   public:
+    Reservation(std::vector<std::pair<uint64_t, uint64_t>>& list, uint64_t first, uint64_t count)
+        : list_(list) {
+      list_.emplace_back(first, count);
+    }
+    ~Reservation() { list_.pop_back(); }
+    Reservation(const Reservation&) = delete;
+    Reservation& operator=(const Reservation&) = delete;
+
+   private:
+    std::vector<std::pair<uint64_t, uint64_t>>& list_;
+  };
+
   Result<uint64_t> find_free_run(uint64_t count);
   bool reserved(uint64_t cluster) const;
   Result<void> create_block(uint64_t block_index);
