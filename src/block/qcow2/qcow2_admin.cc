@@ -54,33 +54,27 @@ Result<CheckReport> Qcow2Image::check(bool repair) {
 }
 
 std::vector<InfoField> Qcow2Image::info() const {
+  // qemu-img info's "Format specific information", in its order and names. Virtual size,
+  // cluster size, backing file and the dirty bit come through the BlockImage interface.
   std::vector<InfoField> fields;
   auto yes_no = [](bool value) { return std::string(value ? "true" : "false"); };
   fields.push_back({"compat", header_.version == 2 ? "0.10" : "1.1"});
-  fields.push_back({"cluster size", fmt::format("{}", layout_.cluster_size)});
-  fields.push_back({"compression type", compression_type_name(header_.compression_type)});
-  fields.push_back({"lazy refcounts", yes_no(header_.lazy_refcounts())});
+  if (header_.version >= 3) {
+    fields.push_back({"compression type", compression_type_name(header_.compression_type)});
+    fields.push_back({"lazy refcounts", yes_no(header_.lazy_refcounts())});
+  }
   fields.push_back({"refcount bits", fmt::format("{}", layout_.refcount_bits)});
   fields.push_back({"corrupt", yes_no((header_.incompatible_features & kIncompatCorrupt) != 0)});
-  fields.push_back({"dirty", yes_no((header_.incompatible_features & kIncompatDirty) != 0)});
   fields.push_back({"extended l2", yes_no(layout_.extended_l2)});
-  if (!header_.backing_file.empty()) {
-    fields.push_back({"backing file", header_.backing_file});
-    if (!header_.backing_format.empty()) {
-      fields.push_back({"backing file format", header_.backing_format});
-    }
-  }
   if (header_.bitmaps) {
     fields.push_back(
         {"bitmaps",
          fmt::format("{} (not maintained by Cella: {})", header_.bitmaps->nb_bitmaps,
-                     (header_.autoclear_features & kAutoclearBitmaps) ? "consistent"
-                                                                      : "marked inconsistent")});
+                     (header_.autoclear_features & kAutoclearBitmaps) ? "dropped on the first write"
+                                                                      : "inconsistent")});
   }
-  if (!snapshots_.empty()) {
-    fields.push_back({"snapshots", format_snapshot_header()});
-    for (const Snapshot& s : snapshots_) fields.push_back({"snapshot", format_snapshot(s)});
-  }
+  // One line per internal snapshot (qemu-img info's snapshot list).
+  for (const Snapshot& s : snapshots_) fields.push_back({"snapshot", format_snapshot(s)});
   return fields;
 }
 

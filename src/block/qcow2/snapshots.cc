@@ -81,11 +81,6 @@ std::string human_size(uint64_t bytes) {
 
 }  // namespace
 
-std::string format_snapshot_header() {
-  return fmt::format("{:<9} {:<17} {:>9} {:>19} {:>15} {:>10}", "ID", "TAG", "VM SIZE", "DATE",
-                     "VM CLOCK", "ICOUNT");
-}
-
 std::string format_snapshot(const Snapshot& s) {
   const time_t seconds = static_cast<time_t>(s.date_seconds);
   struct tm tm {};
@@ -96,8 +91,8 @@ std::string format_snapshot(const Snapshot& s) {
   const std::string clock =
       fmt::format("{:04}:{:02}:{:02}.{:03}", clock_ms / 3600000, clock_ms / 60000 % 60,
                   clock_ms / 1000 % 60, clock_ms % 1000);
-  const std::string icount = s.icount < 0 ? "" : fmt::format("{}", s.icount);
-  return fmt::format("{:<9} {:<17} {:>9} {:>19} {:>15} {:>10}", s.id, s.name,
+  const std::string icount = s.icount < 0 ? "" : fmt::format(", icount {}", s.icount);
+  return fmt::format("id {}, tag {}, vm size {}, date {}, vm clock {}{}", s.id, s.name,
                      human_size(s.vm_state_size), date, clock, icount);
 }
 

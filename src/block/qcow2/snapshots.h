@@ -35,8 +35,8 @@ struct SnapshotTable {
 Result<SnapshotTable> read_snapshot_table(const Storage& storage, uint64_t offset, uint32_t count,
                                           uint64_t cluster_size);
 
-// One line per snapshot in `qemu-img snapshot -l` / `info` style columns.
-std::string format_snapshot_header();
+// One snapshot on one self-describing line for `info` (the facts of `qemu-img snapshot -l`):
+// "id 1, tag first, vm size 0 B, date 2026-11-21 16:50:10, vm clock 0000:00:00.000".
 std::string format_snapshot(const Snapshot& snapshot);
 
 }  // namespace cella::block::qcow2

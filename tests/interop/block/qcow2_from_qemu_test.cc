@@ -248,9 +248,13 @@ TEST(FromQemu, InternalSnapshotsAreListedAndCounted) {
   EXPECT_EQ(qcow2->snapshots()[1].id, "2");
   EXPECT_TRUE(qcow2->snapshots()[0].has_disk_size);
   EXPECT_EQ(qcow2->snapshots()[0].disk_size, 4u << 20);
-  size_t listed = 0;
-  for (const InfoField& field : ours->info()) listed += field.key == "snapshot";
-  EXPECT_EQ(listed, 2u);
+  std::vector<std::string> listed;
+  for (const InfoField& field : ours->info()) {
+    if (field.key == "snapshot") listed.push_back(field.value);
+  }
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].rfind("id 1, tag first, vm size 0 B, date ", 0), 0u) << listed[0];
+  EXPECT_EQ(listed[1].rfind("id 2, tag second, ", 0), 0u) << listed[1];
   // Clusters shared between the snapshots and the active state are counted once per L1 table.
   expect_clean_check(*ours);
 }

@@ -393,8 +393,25 @@ TEST(Qcow2Info, DescribesTheFormatLikeQemuImgInfo) {
   EXPECT_EQ(fields["lazy refcounts"], "true");
   EXPECT_EQ(fields["refcount bits"], "8");
   EXPECT_EQ(fields["corrupt"], "false");
-  EXPECT_EQ(fields["backing file"], "base.qcow2");
-  EXPECT_EQ(fields["backing file format"], "qcow2");
+  EXPECT_EQ(fields["extended l2"], "false");
+  EXPECT_EQ(image->cluster_size(), 65536u);
+  auto* qcow2 = dynamic_cast<Qcow2Image*>(image.get());
+  EXPECT_EQ(qcow2->backing_file(), "base.qcow2");
+  EXPECT_EQ(qcow2->backing_format(), "qcow2");
+  EXPECT_FALSE(qcow2->dirty());
+  EXPECT_EQ(fields.count("snapshot"), 0u);
+}
+
+TEST(Qcow2Info, Version2HasNoVersion3Fields) {
+  ScratchDir dir;
+  create_qcow2(dir.file("v2.qcow2"), 1 << 20, {{"compat", "0.10"}});
+  auto image = open_rw(dir.file("v2.qcow2"), false);
+  std::map<std::string, std::string> fields;
+  for (const InfoField& f : image->info()) fields[f.key] = f.value;
+  EXPECT_EQ(fields["compat"], "0.10");
+  EXPECT_EQ(fields["refcount bits"], "16");
+  EXPECT_EQ(fields.count("compression type"), 0u);
+  EXPECT_EQ(fields.count("lazy refcounts"), 0u);
 }
 
 }  // namespace
