@@ -7,7 +7,8 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   add_compile_options(-Wno-array-bounds -Wno-stringop-overflow -Wno-maybe-uninitialized)
 endif()
 
-# libFuzzer needs coverage instrumentation in every library, not only in the fuzz targets.
+# libFuzzer needs coverage instrumentation in the libraries under test, not just in the
+# fuzz targets (which add -fsanitize=fuzzer themselves).
 if(CELLA_FUZZ)
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
