@@ -22,12 +22,13 @@
 #include <vector>
 
 #include "block/format_registry.h"
-#include "tests/support/scratch_dir.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace cella::block {
 namespace {
 
-using cella::testing::ScratchDir;
+using cella::testing::TempDir;
 
 struct CrashCase {
   const char* name;
@@ -160,7 +161,7 @@ TEST_P(CrashTest, KilledWritersLeaveConsistentImagesWithFlushedData) {
   if (find_format(c.format) == nullptr) GTEST_SKIP() << c.format << " is not in this build";
   // A SIGKILL loses no page cache: a memory file system tests the same orderings, with free
   // fdatasyncs.
-  ScratchDir dir("/dev/shm");
+  TempDir dir("/dev/shm");
   std::mt19937_64 rng(0xc0ffee ^ std::hash<std::string>()(c.name));
   // How the kills landed, printed at the end: evidence that they hit varied points.
   int with_leaks = 0;

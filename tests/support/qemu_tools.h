@@ -2,9 +2,6 @@
 // and comparing allocation maps with `qemu-img map --output json`.
 #pragma once
 
-#include <stdio.h>
-#include <sys/wait.h>
-
 #include <gtest/gtest.h>
 #include <algorithm>
 #include <cstdint>
@@ -14,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "base/process.h"
 #include "block/block_image.h"
-#include "tests/support/scratch_dir.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace cella::testing {
 
@@ -24,16 +23,11 @@ struct CommandResult {
   std::string output;  // stdout and stderr
 };
 
+// Runs a shell command line (qemu-img with quoted file names), through base/process.h.
 inline CommandResult run_command(const std::string& command) {
-  CommandResult result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  char buffer[4096];
-  size_t n;
-  while ((n = fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
+  auto result = run_process({"/bin/sh", "-c", command});
+  if (!result) return CommandResult{-1, result.error().message()};
+  return CommandResult{result->exit_code, result->out + result->err};
 }
 
 inline std::string quote(const std::string& text) {
@@ -57,7 +51,7 @@ inline bool qemu_tools_available() {
   } while (0)
 
 // The guest content of an image as qemu sees it (converted to raw).
-inline std::optional<std::vector<uint8_t>> qemu_content(const ScratchDir& dir,
+inline std::optional<std::vector<uint8_t>> qemu_content(const TempDir& dir,
                                                         const std::string& image,
                                                         const std::string& format) {
   const std::string raw = dir.file("qemu-content.raw");

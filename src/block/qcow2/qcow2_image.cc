@@ -1,7 +1,6 @@
 #include "block/qcow2/qcow2_image.h"
 
 #include <algorithm>
-#include <filesystem>
 
 #include "base/bits.h"
 #include "base/log.h"
@@ -137,28 +136,16 @@ Result<void> Qcow2Image::prepare_for_writing(const OpenOptions& /*options*/) {
 }
 
 Result<void> Qcow2Image::open_backing(const OpenOptions& options) {
-  if (header_.backing_file.empty() || !options.open_backing) return ok();
-  std::filesystem::path backing(header_.backing_file);
-  if (backing.is_relative()) backing = std::filesystem::path(path()).parent_path() / backing;
-  OpenOptions inner = options;
-  inner.read_only = true;
-  inner.format = header_.backing_format;
-  if (!inner.format.empty() && find_format(inner.format) == nullptr) {
-    return make_error("backing file '{}' has format '{}', which Cella does not support",
-                      header_.backing_file, inner.format);
-  }
-  auto opened = open_image(backing.string(), inner);
-  if (!opened)
-    return opened.error().context(fmt::format("backing file '{}'", header_.backing_file));
-  backing_ = std::move(opened).value();
+  // "== Header == backing_file_offset": relative names are relative to this image's folder;
+  // the "Backing file format name" extension names the format, probed when absent.
+  CELLA_TRY_ASSIGN(
+      backing, open_backing_image(path(), header_.backing_file, header_.backing_format, options));
+  backing_ = std::move(backing);
   return ok();
 }
 
 Result<void> Qcow2Image::check_request(uint64_t offset, uint64_t length, bool writing) const {
-  if (offset > size() || length > size() - offset) {
-    return make_error("request of {} bytes at {} is beyond the end of the disk ({} bytes)", length,
-                      offset, size());
-  }
+  CELLA_TRY(check_range(writing ? "write" : "read", offset, length));
   if (!writing) return ok();
   if (read_only()) return make_error("{}: the image is open read-only", path());
   if (corrupt_) {

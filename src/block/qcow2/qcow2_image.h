@@ -61,16 +61,16 @@ class Qcow2Image final : public BlockImage {
   std::vector<InfoField> info() const override;
 
   // The backing file as the header records it (relative names are relative to this image).
-  std::string backing_file() const { return header_.backing_file; }
-  std::string backing_format() const { return header_.backing_format; }
+  std::string backing_file() const override { return header_.backing_file; }
+  std::string backing_format() const override { return header_.backing_format; }
   // Records a new backing file (empty: none) without touching data (`rebase -u`); the open
   // image keeps reading through the backing image it was opened with.
-  Result<void> set_backing(const std::string& path, const std::string& format);
+  Result<void> set_backing(const std::string& path, const std::string& format) override;
   // Deallocates every cluster, zero clusters included, so that the whole disk reads from the
   // backing image again (`commit` without -d).
-  Result<void> make_empty();
+  Result<void> make_empty() override;
   // The dirty bit: the image was not closed cleanly under lazy refcounts.
-  bool dirty() const { return (header_.incompatible_features & kIncompatDirty) != 0; }
+  bool dirty() const override { return (header_.incompatible_features & kIncompatDirty) != 0; }
 
   const Header& header() const { return header_; }
   const std::vector<Snapshot>& snapshots() const { return snapshots_; }

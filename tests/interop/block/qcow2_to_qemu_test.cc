@@ -7,7 +7,8 @@
 #include "block/format_registry.h"
 #include "block/qcow2/qcow2_image.h"
 #include "tests/support/qemu_tools.h"
-#include "tests/support/scratch_dir.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace cella::block {
 namespace {
@@ -15,7 +16,7 @@ namespace {
 using cella::testing::quote;
 using cella::testing::random_bytes;
 using cella::testing::run_command;
-using cella::testing::ScratchDir;
+using cella::testing::TempDir;
 
 #define ASSERT_OK(expr)                                                                \
   do {                                                                                 \
@@ -51,7 +52,7 @@ void expect_qemu_check_clean(const std::string& image) {
 }
 
 // qemu-img compare against a raw file holding the expected content.
-void expect_qemu_content(const ScratchDir& dir, const std::string& image,
+void expect_qemu_content(const TempDir& dir, const std::string& image,
                          const std::vector<uint8_t>& expected) {
   const std::string raw = dir.file("expected.raw");
   testing::write_whole_file(raw, expected);
@@ -132,7 +133,7 @@ class ToQemu : public ::testing::TestWithParam<Variant> {};
 TEST_P(ToQemu, QemuChecksComparesMapsAndDescribesCellaImages) {
   CELLA_REQUIRE_QEMU();
   const Variant& v = GetParam();
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("cella.qcow2");
   create(path, v.size, v.options);
   std::vector<uint8_t> model(v.size, 0);
@@ -193,7 +194,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ToQemu, BackingChainWrittenByCellaComparesEqual) {
   CELLA_REQUIRE_QEMU();
-  ScratchDir dir;
+  TempDir dir;
   const uint64_t size = 6 << 20;
   std::mt19937_64 rng(99);
   std::vector<uint8_t> model(size, 0);
@@ -226,7 +227,7 @@ TEST(ToQemu, BackingChainWrittenByCellaComparesEqual) {
 
 TEST(ToQemu, WritesKeepQemuSnapshotsIntact) {
   CELLA_REQUIRE_QEMU();
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("snap.qcow2");
   ASSERT_EQ(run_command("qemu-img create -q -f qcow2 -o cluster_size=4k " + quote(path) + " 4M")
                 .exit_code,
@@ -252,7 +253,7 @@ TEST(ToQemu, WritesKeepQemuSnapshotsIntact) {
 
 TEST(ToQemu, OverwritingQemuCompressedClustersStaysConsistent) {
   CELLA_REQUIRE_QEMU();
-  ScratchDir dir;
+  TempDir dir;
   std::vector<uint8_t> model(5 << 20);
   for (size_t i = 0; i < model.size(); ++i) model[i] = static_cast<uint8_t>(i / 4099);
   const std::string raw = dir.file("source.raw");
@@ -277,7 +278,7 @@ TEST(ToQemu, OverwritingQemuCompressedClustersStaysConsistent) {
 
 TEST(ToQemu, ResizedImagesAreConsistent) {
   CELLA_REQUIRE_QEMU();
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("resize.qcow2");
   // 512-byte clusters: each L1 entry maps 32 KiB, so growing to 40 MiB grows the L1 table.
   create(path, 1 << 20, {{"cluster_size", "512"}});

@@ -109,7 +109,7 @@ class Qcow2Check : public ::testing::Test {
     EXPECT_TRUE(read_all(*image) == content_);
   }
 
-  ScratchDir dir_;
+  TempDir dir_;
   std::string path_;
   std::vector<uint8_t> content_;
   Geometry g_{};
@@ -273,7 +273,7 @@ TEST_F(Qcow2Check, RepairNeedsAWritableImage) {
 }
 
 TEST(Qcow2Dirty, DirtyBitMakesAWritableOpenRebuildRefcounts) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("lazy.qcow2");
   create_qcow2(path, 1 << 20, {{"lazy_refcounts", "on"}});
   std::vector<uint8_t> data(200000, 3);
@@ -300,7 +300,7 @@ TEST(Qcow2Dirty, DirtyBitMakesAWritableOpenRebuildRefcounts) {
 }
 
 TEST(Qcow2Dirty, LazyRefcountsSetTheDirtyBitWhileWritingAndClearItOnClose) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("lazy.qcow2");
   create_qcow2(path, 1 << 20, {{"lazy_refcounts", "on"}});
   auto image = open_rw(path);

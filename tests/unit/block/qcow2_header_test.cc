@@ -167,7 +167,7 @@ TEST(Qcow2Header, Version2HasNoFeatureFields) {
 }
 
 TEST(Qcow2Header, ImagesOnDiskWithRefusedFeaturesFailToOpenByName) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("a.qcow2");
   create_qcow2(path, 1 << 20);
   {

@@ -22,7 +22,7 @@ class Qcow2RandomOps : public ::testing::TestWithParam<Variant> {};
 
 TEST_P(Qcow2RandomOps, MatchesModelAcrossReopenAndChecksClean) {
   const Variant& v = GetParam();
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("disk.qcow2");
   std::vector<uint8_t> model(v.size, 0);
   std::mt19937_64 rng(42);
@@ -102,7 +102,7 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<Variant>& param) { return std::string(param.param.name); });
 
 TEST(Qcow2Io, NewImageReadsZerosAndMapsUnallocated) {
-  ScratchDir dir;
+  TempDir dir;
   create_qcow2(dir.file("a.qcow2"), 5 << 20);
   auto image = open_rw(dir.file("a.qcow2"));
   ASSERT_TRUE(image);
@@ -119,7 +119,7 @@ TEST(Qcow2Io, NewImageReadsZerosAndMapsUnallocated) {
 }
 
 TEST(Qcow2Io, SizesRoundUpToSectorsAtCreateAndResizeRefusesPartialSectors) {
-  ScratchDir dir;
+  TempDir dir;
   create_qcow2(dir.file("a.qcow2"), 1000);
   auto image = open_rw(dir.file("a.qcow2"));
   ASSERT_TRUE(image);
@@ -132,7 +132,7 @@ TEST(Qcow2Io, SizesRoundUpToSectorsAtCreateAndResizeRefusesPartialSectors) {
 }
 
 TEST(Qcow2Io, OutOfRangeRequestsAreErrors) {
-  ScratchDir dir;
+  TempDir dir;
   create_qcow2(dir.file("a.qcow2"), 1 << 20);
   auto image = open_rw(dir.file("a.qcow2"));
   ASSERT_TRUE(image);
@@ -143,7 +143,7 @@ TEST(Qcow2Io, OutOfRangeRequestsAreErrors) {
 }
 
 TEST(Qcow2Io, ReadOnlyImageRefusesWrites) {
-  ScratchDir dir;
+  TempDir dir;
   create_qcow2(dir.file("a.qcow2"), 1 << 20);
   auto image = open_rw(dir.file("a.qcow2"), true);
   ASSERT_TRUE(image);
@@ -154,7 +154,7 @@ TEST(Qcow2Io, ReadOnlyImageRefusesWrites) {
 }
 
 TEST(Qcow2Io, SecondWriterIsRefusedByTheLock) {
-  ScratchDir dir;
+  TempDir dir;
   create_qcow2(dir.file("a.qcow2"), 1 << 20);
   auto first = open_rw(dir.file("a.qcow2"));
   ASSERT_TRUE(first);
@@ -167,7 +167,7 @@ TEST(Qcow2Io, SecondWriterIsRefusedByTheLock) {
 TEST(Qcow2Io, RefcountTableGrowsForLargeFilesWithSmallClusters) {
   // 512-byte clusters with 16-bit refcounts: one refcount block covers 128 KiB, and the initial
   // one-cluster table (64 blocks) covers 8 MiB; writing 12 MiB forces the table to move.
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("a.qcow2");
   create_qcow2(path, 12 << 20, {{"cluster_size", "512"}});
   std::mt19937_64 rng(7);
@@ -194,7 +194,7 @@ TEST(Qcow2Io, RefcountTableGrowsForLargeFilesWithSmallClusters) {
 }
 
 TEST(Qcow2Io, SmallL2CacheStillServesWholeDisk) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("a.qcow2");
   create_qcow2(path, 16 << 20, {{"cluster_size", "4k"}});  // 32 L2 tables of 512 entries
   std::mt19937_64 rng(9);

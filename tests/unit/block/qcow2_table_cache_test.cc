@@ -25,7 +25,7 @@ class TableCacheTest : public ::testing::Test {
   }
 
   static constexpr size_t kTable = 512;
-  ScratchDir dir_;
+  TempDir dir_;
   std::unique_ptr<HostFile> file_;
   std::unique_ptr<Storage> storage_;
 };

@@ -15,12 +15,13 @@
 
 #include "block/format_registry.h"
 #include "block/qcow2/qcow2_image.h"
-#include "tests/support/scratch_dir.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_data.h"
 
 namespace cella::block::qcow2::testing {
 
 using cella::testing::random_bytes;
-using cella::testing::ScratchDir;
+using cella::testing::TempDir;
 
 inline void create_qcow2(const std::string& path, uint64_t size,
                          std::map<std::string, std::string> options = {},
