@@ -155,12 +155,9 @@ void setup_img_check(CLI::App& command, int& exit_code) {
   auto args = std::make_shared<CheckArgs>();
   add_format_option(command, args->format);
   add_output_option(command, args->output);
-  command
-      .add_option("-r,--repair", args->repair,
-                  "repair: leaks (leaked clusters only) or all (corruptions too)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, RepairMode>{
-          {"leaks", RepairMode::kLeaks}, {"all", RepairMode::kAll}}))
-      ->type_name("leaks|all");
+  add_choice_option<RepairMode>(command, "-r,--repair", args->repair,
+                                {{"leaks", RepairMode::kLeaks}, {"all", RepairMode::kAll}},
+                                "repair: leaks (leaked clusters only) or all (corruptions too)");
   add_force_share_option(command, args->force_share);
   add_quiet_option(command, args->quiet);
   add_cache_option(command, "-T", args->cache);

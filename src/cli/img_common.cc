@@ -15,10 +15,9 @@ void add_format_option(CLI::App& command, std::string& format) {
 }
 
 void add_output_option(CLI::App& command, OutputFormat& output) {
-  command.add_option("--output", output, "output format: human (default) or json")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, OutputFormat>{
-          {"human", OutputFormat::kHuman}, {"json", OutputFormat::kJson}}))
-      ->type_name("human|json");
+  add_choice_option<OutputFormat>(command, "--output", output,
+                                  {{"human", OutputFormat::kHuman}, {"json", OutputFormat::kJson}},
+                                  "output format: human (default) or json");
 }
 
 void add_force_share_option(CLI::App& command, bool& force_share) {

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "base/result.h"
 #include "block/block_image.h"
@@ -18,6 +20,32 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 
 enum class OutputFormat { kHuman, kJson };
+
+// Adds an option whose value is one of the names in choices, stored as the name's value.
+// Only the names are accepted (CLI11's transformers would also take the values' numbers,
+// so that `-r 2` meant `-r all`); anything else is an error listing the names.
+template <class T>
+CLI::Option* add_choice_option(CLI::App& command, const std::string& flags, T& target,
+                               std::vector<std::pair<std::string, T>> choices,
+                               const std::string& description) {
+  std::vector<std::string> names;
+  std::string type_name;
+  for (const auto& choice : choices) {
+    names.push_back(choice.first);
+    type_name += (type_name.empty() ? "" : "|") + choice.first;
+  }
+  return command
+      .add_option_function<std::string>(
+          flags,
+          [&target, choices = std::move(choices)](const std::string& value) {
+            for (const auto& [name, choice] : choices) {
+              if (name == value) target = choice;
+            }
+          },
+          description)
+      ->check(CLI::IsMember(names))
+      ->type_name(type_name);
+}
 
 // Adds `-f,--format FMT` (the image's format; probed when absent).
 void add_format_option(CLI::App& command, std::string& format);

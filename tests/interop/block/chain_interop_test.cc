@@ -106,8 +106,9 @@ TEST_P(Chain, ConvertOntoABackingFile) {
       qemu_img({"convert", "-O", format().qemu_name, file("middle.img"), file("flat-middle.img")})
           .exit_code,
       0);
-  RunResult converted = cella({"convert", "-O", format().name, "-B", "flat-middle.img", "-F",
-                               format().name, file("top.img"), file("new-top.img")});
+  RunResult converted = cella_with_format(
+      "convert", "-O",
+      {"-B", "flat-middle.img", "-F", format().name, file("top.img"), file("new-top.img")});
   ASSERT_EQ(converted.exit_code, 0) << describe(converted);
   expect_qemu_check_clean(file("new-top.img"));
   expect_qemu_identical(file("top.img"), format().qemu_name, file("new-top.img"),
@@ -125,8 +126,8 @@ TEST_P(Chain, CreateOverABackingFile) {
   EXPECT_EQ(without_format.exit_code, 1);
   EXPECT_NE(without_format.err.find(std::string("-F ") + format().name), std::string::npos)
       << without_format.err;
-  RunResult created = cella(
-      {"create", "-f", format().name, "-b", "base.img", "-F", format().name, file("overlay.img")});
+  RunResult created = cella_with_format(
+      "create", "-f", {"-b", "base.img", "-F", format().name, file("overlay.img")});
   ASSERT_EQ(created.exit_code, 0) << describe(created);
   auto info = parse_json(qemu_img({"info", "--output=json", file("overlay.img")}));
   EXPECT_EQ(info["virtual-size"], kOddSize);  // the backing file's size

@@ -56,6 +56,9 @@ TEST_F(CliErrors, BadValues) {
   expect_failure({"create", "-f", "raw", "-b", "a.raw", dir_.file("b.raw"), "1M"}, 1, {"-F raw"});
   expect_failure({"info", "--output", "xml", image_}, 1, {"xml"});
   expect_failure({"check", "-r", "everything", image_}, 1, {"everything"});
+  // Only the names: not the numbers a choice is stored as.
+  expect_failure({"info", "--output", "1", image_}, 1, {"human", "json"});
+  expect_failure({"check", "-r", "2", image_}, 1, {"leaks", "all"});
   expect_failure({"convert", "-S", "1000", image_, dir_.file("b.raw")}, 1, {"-S 1000"});
   expect_failure({"convert", "-t", "fast", image_, dir_.file("b.raw")}, 1, {"fast"});
   expect_failure({"convert", "-O", "qcow9", image_, dir_.file("b.img")}, 1, {"qcow9"});

@@ -39,6 +39,23 @@ class ImageTest : public ::testing::TestWithParam<FormatCase> {
     ASSERT_EQ(created.exit_code, 0) << describe(created);
   }
 
+  // `FLAG FORMAT [-o VARIANT]`: the format of an image Cella creates (`create -f`,
+  // `convert -O`), in this line's variant.
+  std::vector<std::string> cella_format(const char* flag) const {
+    std::vector<std::string> args = {flag, format().name};
+    if (*format().qemu_options != 0) args.insert(args.end(), {"-o", format().qemu_options});
+    return args;
+  }
+
+  // `cella img SUBCOMMAND` + cella_format(flag) + rest.
+  RunResult cella_with_format(const char* subcommand, const char* flag,
+                              const std::vector<std::string>& rest) const {
+    std::vector<std::string> args = {subcommand};
+    for (const std::string& arg : cella_format(flag)) args.push_back(arg);
+    args.insert(args.end(), rest.begin(), rest.end());
+    return cella(args);
+  }
+
   // Writes a pattern that has data, unaligned data, explicit zeros and a written last sector.
   void write_pattern(const std::string& path, const std::string& qemu_format, uint64_t size) {
     qemu_io(qemu_format, path,
