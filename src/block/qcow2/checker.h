@@ -31,6 +31,7 @@ class Checker {
   // The report, with a note of the problems whose messages were left out.
   CheckReport report() const {
     CheckReport report = report_;
+    report.image_end_offset = end_cluster_ << layout_.cluster_bits;
     if (suppressed_ > 0) report.messages.push_back(fmt::format("... and {} more", suppressed_));
     return report;
   }
@@ -85,6 +86,8 @@ class Checker {
   std::vector<Range> refcount_structure_;  // the table and blocks, dropped by a rebuild
   bool rebuild_needed_ = false;
   std::vector<std::pair<uint64_t, uint64_t>> active_l2_;  // (L1 index, L2 offset)
+  uint64_t next_contiguous_ = 0;  // host offset after the last data cluster of this L2 table
+  uint64_t end_cluster_ = 0;      // one past the highest cluster referenced or refcounted
   size_t suppressed_ = 0;
   CheckReport report_;
 };

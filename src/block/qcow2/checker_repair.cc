@@ -7,6 +7,7 @@ namespace cella::block::qcow2 {
 
 Result<void> Checker::compare_refcounts() {
   const uint64_t per_block = layout_.refcount_block_entries;
+  end_cluster_ = refs_.end();
   // Referenced clusters that no refcount block describes: only a rebuild can record them.
   refs_.for_each([&](uint64_t c, uint64_t count) {
     const uint64_t block = c / per_block;
@@ -25,6 +26,7 @@ Result<void> Checker::compare_refcounts() {
       const uint64_t c = b * per_block + i;
       const uint64_t stored = get_refcount_entry(block.data(), i, layout_.refcount_order);
       const uint64_t counted = refs(c);
+      if (stored != 0 || counted != 0) end_cluster_ = std::max(end_cluster_, c + 1);
       if (stored == counted) continue;
       if (counted > layout_.max_refcount) {
         problem(false,
@@ -181,6 +183,9 @@ Result<CheckReport> check_image(const CheckInput& input, bool repair) {
   report.corruptions_fixed = first.corruptions - std::min(first.corruptions, after.corruptions);
   report.leaks_fixed = first.leaks - std::min(first.leaks, after.leaks);
   report.allocated_clusters = after.allocated_clusters;
+  report.fragmented_clusters = after.fragmented_clusters;
+  report.compressed_clusters = after.compressed_clusters;
+  report.image_end_offset = after.image_end_offset;
   for (const std::string& message : after.messages) {
     report.messages.push_back("after repair: " + message);
   }

@@ -172,6 +172,7 @@ Result<void> Checker::scan_l2(uint64_t offset, uint64_t first_guest_cluster, boo
   std::vector<uint8_t> table(layout_.cluster_size);
   CELLA_TRY(storage_.read(offset, table));
   bool modified = false;
+  next_contiguous_ = 0;  // qemu-img check counts fragmentation within each L2 table
   // A cleared entry reads as zeros in version 3, as unallocated in version 2.
   const L2Slot cleared =
       encode_unallocated(layout_, layout_.version >= 3 ? layout_.all_subclusters() : 0);
@@ -208,7 +209,19 @@ Result<void> Checker::scan_l2(uint64_t offset, uint64_t first_guest_cluster, boo
       continue;
     }
     add_refs(e.host_offset, bytes);
-    if (active) ++report_.allocated_clusters;
+    if (!active) continue;
+    ++report_.allocated_clusters;
+    // Fragmentation, as qemu-img check counts it: a host cluster that does not follow the
+    // previous one of the same L2 table; compressed clusters always count (they share sectors).
+    if (e.kind == ClusterKind::kCompressed) {
+      ++report_.compressed_clusters;
+      ++report_.fragmented_clusters;
+    } else {
+      if (next_contiguous_ != 0 && e.host_offset != next_contiguous_) {
+        ++report_.fragmented_clusters;
+      }
+      next_contiguous_ = e.host_offset + layout_.cluster_size;
+    }
   }
   if (modified) CELLA_TRY(storage_.write(offset, table));
   return ok();
