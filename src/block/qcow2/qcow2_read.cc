@@ -16,6 +16,13 @@ constexpr size_t kBatch = 512;  // L2 entries examined per step (one table at mo
 }  // namespace
 
 Result<void> Qcow2Image::read_backing(uint64_t offset, std::span<uint8_t> out) {
+  if (!backing_ && has_backing_file()) {
+    // Opened without its chain (OpenOptions::open_backing false): zeros would be wrong, and a
+    // copy-on-write would store them.
+    return make_error(
+        "{}: guest offset {:#x} reads from the backing file '{}', which was not opened", path(),
+        offset, header_.backing_file);
+  }
   uint64_t available = 0;
   if (backing_ && offset < backing_->size()) {
     available = std::min<uint64_t>(out.size(), backing_->size() - offset);

@@ -154,34 +154,35 @@ Result<void> Qcow2Image::write_partial_cluster(uint64_t guest_cluster, uint64_t 
   uint64_t from = in / layout_.subcluster_size * layout_.subcluster_size;
   uint64_t end = std::min(
       cs, (to + layout_.subcluster_size - 1) / layout_.subcluster_size * layout_.subcluster_size);
+  const bool in_place = e.kind == ClusterKind::kAllocated && e.copied;
+  const bool whole_copy = !in_place && e.kind != ClusterKind::kUnallocated;
+  if (whole_copy) {
+    from = 0;
+    end = cs;
+  }
+  // What the untouched parts read, before anything is allocated: a failed read (say, from a
+  // backing file that was not opened) leaves the image as it was, without a leaked cluster.
+  std::vector<uint8_t> buffer(end - from);
+  if (from < in || to < end) CELLA_TRY(read_cluster_range(guest_cluster, old, from, buffer));
+  std::memcpy(buffer.data() + (in - from), data.data(), data.size());
   uint64_t host = 0;
   L2Slot updated;
-  if (e.kind == ClusterKind::kAllocated && e.copied) {
+  if (in_place) {
     // An exclusively owned cluster whose touched subclusters hold no data yet (zeros or the
     // backing file): fill them in place.
     host = e.host_offset;
     CELLA_TRY(check_existing_target(host, 1, guest));
     updated = encode_allocated(layout_, host, true, e.allocated | touched, e.zero & ~touched);
-  } else if (e.kind == ClusterKind::kUnallocated) {
-    // A new cluster holding only the touched subclusters; the others keep reading zeros or
-    // the backing file.
-    CELLA_TRY_ASSIGN(allocated, refcounts_.allocate(1));
-    host = allocated;
-    CELLA_TRY(check_data_target(host, 1, guest));
-    updated = encode_allocated(layout_, host, true, touched, e.zero & ~touched);
   } else {
-    // Compressed or shared: copy the whole cluster.
+    // Unallocated: a new cluster holding only the touched subclusters; the others keep
+    // reading zeros or the backing file. Compressed or shared: a copy of the whole cluster.
     CELLA_TRY_ASSIGN(allocated, refcounts_.allocate(1));
     host = allocated;
     CELLA_TRY(check_data_target(host, 1, guest));
-    from = 0;
-    end = cs;
-    updated = encode_allocated(layout_, host, true, layout_.all_subclusters(), 0);
-    queue_free(old);
+    updated = whole_copy ? encode_allocated(layout_, host, true, layout_.all_subclusters(), 0)
+                         : encode_allocated(layout_, host, true, touched, e.zero & ~touched);
+    if (whole_copy) queue_free(old);
   }
-  std::vector<uint8_t> buffer(end - from);
-  if (from < in || to < end) CELLA_TRY(read_cluster_range(guest_cluster, old, from, buffer));
-  std::memcpy(buffer.data() + (in - from), data.data(), data.size());
   CELLA_TRY(storage_.write(host + from, buffer));
   clusters_.set(table, index, updated);
   return ok();
