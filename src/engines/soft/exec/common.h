@@ -79,5 +79,17 @@ std::span<const FormSpec> alu_forms();
 std::span<const FormSpec> data_forms();
 std::span<const FormSpec> control_forms();
 std::span<const FormSpec> misc_forms();
+std::span<const FormSpec> sse_move_forms();
+std::span<const FormSpec> sse_state_forms();
+std::span<const FormSpec> sse_arith_fp_forms();
+std::span<const FormSpec> sse_compare_forms();
+std::span<const FormSpec> sse_convert_forms();
+std::span<const FormSpec> sse_int_forms();
+std::span<const FormSpec> sse_shift_forms();
+std::span<const FormSpec> sse_shuffle_forms();
+std::span<const FormSpec> ssse3_forms();
+std::span<const FormSpec> sse41_forms();
+std::span<const FormSpec> sse41_fp_forms();
+std::span<const FormSpec> mmx_forms();
 
 }  // namespace cella::soft

@@ -8,12 +8,26 @@ namespace cella::soft {
 std::span<const FormSpec> all_forms() {
   static const std::vector<FormSpec> forms = [] {
     using Group = std::span<const FormSpec> (*)();
+    // clang-format off
     static constexpr Group kGroups[] = {
         &alu_forms,
         &data_forms,
         &control_forms,
         &misc_forms,
+        &sse_move_forms,
+        &sse_state_forms,
+        &sse_arith_fp_forms,
+        &sse_compare_forms,
+        &sse_convert_forms,
+        &sse_int_forms,
+        &sse_shift_forms,
+        &sse_shuffle_forms,
+        &ssse3_forms,
+        &sse41_forms,
+        &sse41_fp_forms,
+        &mmx_forms,
     };
+    // clang-format on
     std::vector<FormSpec> all;
     for (Group group : kGroups) {
       const auto forms_of_group = group();
