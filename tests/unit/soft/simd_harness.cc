@@ -17,9 +17,9 @@ using soft::MandatoryPrefix;
 using soft::OpcodeMap;
 using soft::OperandKind;
 
-constexpr uint64_t kBase = 0x10000000;
+constexpr uint64_t kBase = SimdHarness::kSoftBase;
 constexpr uint64_t kCode = kBase;
-constexpr uint64_t kRegion = kBase + 0x2000;  // guest address of SimdInput::memory
+constexpr uint64_t kRegion = SimdHarness::kSoftRegion;
 constexpr int kRsi = 6, kRdi = 7;
 constexpr size_t kRsiOffset = 64, kRdiOffset = 128;
 constexpr size_t kMxcsrOffset = 24, kXmmOffset = 160, kStOffset = 32;
@@ -217,12 +217,47 @@ void set_xmm(SimdInput& input, unsigned index, uint64_t low, uint64_t high) {
   put<uint64_t>(input.state.fxsave, kXmmOffset + 16 * index + 8, high);
 }
 
+uint64_t xmm_low(const SimdInput& input, unsigned index) {
+  return get<uint64_t>(input.state.fxsave, kXmmOffset + 16 * index);
+}
+uint64_t xmm_high(const SimdInput& input, unsigned index) {
+  return get<uint64_t>(input.state.fxsave, kXmmOffset + 16 * index + 8);
+}
+void set_mm(SimdInput& input, unsigned index, uint64_t value) {
+  put<uint64_t>(input.state.fxsave, kStOffset + 16 * index, value);
+}
+uint64_t st_significand(const SimdInput& input, unsigned index) {
+  return get<uint64_t>(input.state.fxsave, kStOffset + 16 * index);
+}
+uint16_t st_exponent(const SimdInput& input, unsigned index) {
+  return get<uint16_t>(input.state.fxsave, kStOffset + 16 * index + 8);
+}
+
+bool same_simd_state(const SimdInput& a, const SimdInput& b) {
+  const uint8_t* x = a.state.fxsave;
+  const uint8_t* y = b.state.fxsave;
+  return std::memcmp(x, y, 5) == 0 && std::memcmp(x + kMxcsrOffset, y + kMxcsrOffset, 4) == 0 &&
+         std::memcmp(x + kStOffset, y + kStOffset, kXmmOffset + 256 - kStOffset) == 0;
+}
+
+SimdInput zero_input(uint32_t mxcsr) {
+  SimdInput in;
+  put<uint16_t>(in.state.fxsave, 0, 0x037f);
+  set_mxcsr(in, mxcsr);
+  in.state.rflags = 0x202;
+  return in;
+}
+
 SimdInput random_input(std::mt19937_64& rng, bool unmasked) {
   SimdInput in;
   uint8_t* fx = in.state.fxsave;
   put<uint16_t>(fx, 0, 0x037f);                                    // FCW: x87 exceptions masked
   put<uint16_t>(fx, 2, static_cast<uint16_t>((rng() % 8) << 11));  // FSW: a random TOP
   put<uint8_t>(fx, 4, static_cast<uint8_t>(rng()));                // abridged tags
+  if (rng() % 32 == 0) {  // a pending x87 exception: FSW.ES and B with IE unmasked in FCW
+    put<uint16_t>(fx, 0, 0x037e);
+    put<uint16_t>(fx, 2, static_cast<uint16_t>(get<uint16_t>(fx, 2) | 0x8081));
+  }
   uint32_t mxcsr = static_cast<uint32_t>((rng() % 4) << 13) | 0x1f80;
   if (rng() % 4 == 0) mxcsr |= 0x40;    // DAZ
   if (rng() % 4 == 0) mxcsr |= 0x8000;  // FTZ
@@ -305,9 +340,11 @@ std::string hex(const std::vector<uint8_t>& bytes) {
   return s;
 }
 
-std::string SimdHarness::compare(const std::vector<uint8_t>& bytes, const SimdInput& input) {
+std::string SimdHarness::compare(const std::vector<uint8_t>& bytes, const SimdInput& input,
+                                 Outcome* native_out) {
   const Outcome native = run_native(bytes, input);
   const Outcome soft = run_soft(bytes, input);
+  if (native_out != nullptr) *native_out = native;
   std::string diff;
   if (native.faulted != soft.faulted || (native.faulted && native.vector != soft.vector)) {
     diff += fmt::format("  fault: native {} (vector {}), soft {} (vector {})\n", native.faulted,

@@ -45,9 +45,19 @@ struct SimdInput {
 // (zeros, infinities, NaNs, denormals, integer and conversion edges), and a random MXCSR
 // (`unmasked`: some exceptions unmasked).
 SimdInput random_input(std::mt19937_64& rng, bool unmasked);
+// A quiet input: FCW 037FH, the given MXCSR, everything else zero.
+SimdInput zero_input(uint32_t mxcsr = 0x1f80);
 void set_mxcsr(SimdInput& input, uint32_t mxcsr);
 uint32_t mxcsr_of(const SimdInput& input);
 void set_xmm(SimdInput& input, unsigned index, uint64_t low, uint64_t high);
+uint64_t xmm_low(const SimdInput& input, unsigned index);
+uint64_t xmm_high(const SimdInput& input, unsigned index);
+// MMX register i (x87 physical register i; the image lists ST(i), equal once TOP is 0).
+void set_mm(SimdInput& input, unsigned index, uint64_t value);
+uint64_t st_significand(const SimdInput& input, unsigned index);
+uint16_t st_exponent(const SimdInput& input, unsigned index);
+// The x87/MMX/SSE state of two images agrees (FCW, FSW, FTW, MXCSR, ST/MM, XMM).
+bool same_simd_state(const SimdInput& a, const SimdInput& b);
 
 struct Outcome {
   bool faulted = false;
@@ -61,10 +71,17 @@ class SimdHarness {
 
   Outcome run_native(const std::vector<uint8_t>& bytes, const SimdInput& input);
   Outcome run_soft(const std::vector<uint8_t>& bytes, const SimdInput& input);
-  // Runs both; returns a description of every difference (empty when they agree).
-  std::string compare(const std::vector<uint8_t>& bytes, const SimdInput& input);
+  // Runs both; returns a description of every difference (empty when they agree). The native
+  // outcome is stored in *native when given.
+  std::string compare(const std::vector<uint8_t>& bytes, const SimdInput& input,
+                      Outcome* native = nullptr);
 
   soft::SoftCpu& cpu() { return cpu_; }
+  FlatMemory& memory() { return memory_; }
+  // The guest address of SimdInput::memory in run_soft (RSI = +64, RDI = +128); the guest
+  // memory spans 64 KiB from kSoftBase.
+  static constexpr uint64_t kSoftBase = 0x10000000;
+  static constexpr uint64_t kSoftRegion = kSoftBase + 0x2000;
   uint64_t soft_cr0 = 0x80050033;  // Linux's user-mode CR0: PE MP ET NE WP AM PG
   uint64_t soft_cr4 = 0x3406f0;    // includes OSFXSR and OSXMMEXCPT
 
