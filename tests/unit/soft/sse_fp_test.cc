@@ -295,13 +295,33 @@ TEST_F(SseFp, RoundAndDotProductImmediates) {
   }
 }
 
-TEST_F(SseFp, HostMxcsrIsRestored) {
+// The host keeps its own rounding, FTZ, DAZ and masks whatever the guest uses (its sticky
+// flags are not Cella's concern: sse_fp.h).
+TEST_F(SseFp, HostMxcsrControlIsRestored) {
   const unsigned before = _mm_getcsr();
-  SimdInput in = zero_input(0x0040 | 0x8000 | 0x6000 | 0x3f);  // DAZ FTZ, toward zero, flags
+  for (uint32_t guest : {0x0040u | 0x8000u | 0x6000u | 0x3fu, 0x1f80u, 0x1fa0u, 0x0000u}) {
+    SimdInput in = zero_input(guest);
+    set_xmm(in, 1, f32(1.0f), 0);
+    set_xmm(in, 2, f32(3.0f), 0);
+    harness_.run_soft(kDivss, in);
+    harness_.run_soft(kAddps, in);
+    EXPECT_EQ(_mm_getcsr() & ~0x3fu, before & ~0x3fu) << std::hex << guest;
+  }
+}
+
+// Flags the host raised itself, before a guest operation, never reach the guest.
+TEST_F(SseFp, HostFlagsDoNotLeakIntoTheGuest) {
+  SimdInput in = zero_input(0x1f80);
   set_xmm(in, 1, f32(1.0f), 0);
-  set_xmm(in, 2, f32(3.0f), 0);
-  harness_.run_soft(kDivss, in);
-  EXPECT_EQ(_mm_getcsr(), before);
+  set_xmm(in, 2, f32(2.0f), 0);
+  for (unsigned host_flags : {0x3fu, 0x20u, 0x01u}) {
+    _mm_setcsr(_mm_getcsr() | host_flags);
+    const Outcome soft = harness_.run_soft(kAddss, in);  // exact: raises nothing
+    EXPECT_EQ(mxcsr_of(soft.after), 0x1f80u) << std::hex << host_flags;
+  }
+  in = zero_input(0x1fa0);  // the guest has PE set already: the host's PE may stay
+  _mm_setcsr(_mm_getcsr() | 0x20);
+  EXPECT_EQ(mxcsr_of(harness_.run_soft(kAddss, in).after), 0x1fa0u);
 }
 
 }  // namespace

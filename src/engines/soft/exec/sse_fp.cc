@@ -16,6 +16,15 @@ bool raise_simd_fp(SoftCpu& cpu, uint32_t flags) {
   return false;
 }
 
+uint32_t host_mxcsr_control() {
+  static thread_local const uint32_t control = [] {
+    uint32_t value;
+    asm volatile("stmxcsr %0" : "=m"(value));
+    return value & ~mx::kFlags;
+  }();
+  return control;
+}
+
 bool host_has_sse3() {
   static const bool has = __builtin_cpu_supports("sse3");
   return has;

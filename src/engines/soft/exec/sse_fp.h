@@ -17,17 +17,29 @@ namespace cella::soft {
 
 namespace mx = x86::mxcsr;
 
+// The host MXCSR control bits (rounding, FTZ, DAZ, masks) of this thread, read once: Cella never
+// changes them, so they are restored after each guest operation without reading MXCSR again.
+uint32_t host_mxcsr_control();
+
 // The host MXCSR while an operation runs: the guest's rounding control, FTZ and DAZ, all
-// exceptions masked, no flags. The host's own MXCSR is restored on destruction. The load, the
-// operation and the flag read are all volatile asm, which compilers keep in program order.
+// exceptions masked, no flags. Afterwards the host gets its own control bits back (a load only
+// when they differ); its sticky flags, which Cella never reads, keep what the operation raised.
+// MXCSR is loaded, not read, before the operation because reading it is the slow access (STMXCSR
+// costs several times LDMXCSR on current hosts; bench/simd_bench measures the result). The
+// loads, the operation and the flag read are all volatile asm, which compilers keep in program
+// order.
 class HostMxcsr {
  public:
-  explicit HostMxcsr(uint32_t guest) {
-    asm volatile("stmxcsr %0" : "=m"(saved_));
-    const uint32_t run = (guest & (mx::kRounding | mx::kFtz | mx::kDaz)) | mx::kMasks;
-    asm volatile("ldmxcsr %0" : : "m"(run));
+  explicit HostMxcsr(uint32_t guest)
+      : run_((guest & (mx::kRounding | mx::kFtz | mx::kDaz)) | mx::kMasks) {
+    asm volatile("ldmxcsr %0" : : "m"(run_));
   }
-  ~HostMxcsr() { asm volatile("ldmxcsr %0" : : "m"(saved_)); }
+  ~HostMxcsr() {
+    const uint32_t host = host_mxcsr_control();
+    if (host != run_) [[unlikely]] {
+      asm volatile("ldmxcsr %0" : : "m"(host));
+    }
+  }
   HostMxcsr(const HostMxcsr&) = delete;
   HostMxcsr& operator=(const HostMxcsr&) = delete;
 
@@ -39,7 +51,7 @@ class HostMxcsr {
   }
 
  private:
-  uint32_t saved_;
+  uint32_t run_;
 };
 
 inline __m128i to_host(const Vec128& v) {
