@@ -16,6 +16,11 @@
 
 namespace cella::testing {
 
+// Byte offsets in the FXSAVE image (SDM Vol. 1 Table 10-2).
+namespace fxsave_offset {
+inline constexpr size_t kMxcsrOffset = 24, kStOffset = 32, kXmmOffset = 160;
+}  // namespace fxsave_offset
+
 // Operand choices for one encoding of a form.
 struct OperandChoice {
   unsigned reg = 0;     // ModRM.reg register (XMM 0-15, MMX 0-7, GPR)
