@@ -34,15 +34,6 @@ std::vector<uint16_t> simd_forms() {
   return forms;
 }
 
-// DPPS/DPPD run on the host with every exception masked; with unmasked exceptions the host's
-// microcoded DPPS reports flags that depend on the masks themselves (e.g. no DE when DE is
-// unmasked but a product underflows), which a masked run cannot reproduce. Only their masked
-// behaviour is compared (docs/cpu.md).
-bool masked_only(const soft::FormSpec& form) {
-  const std::string_view m = form.mnemonic;
-  return m == "DPPS" || m == "DPPD";
-}
-
 struct Variant {
   bool memory;
   bool misaligned;
@@ -63,7 +54,6 @@ TEST(SseForms, EveryFormMatchesTheHost) {
     std::mt19937_64 rng(0x5eed0000 + form);
     bool any = false;
     for (const Variant& v : kVariants) {
-      if (v.unmasked && masked_only(decoder.form(form))) continue;
       for (int run = 0; run < v.runs; ++run) {
         const auto choice = random_operands(form, v.memory, v.misaligned, rng);
         if (!choice) break;

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <limits>
 #include <set>
+#include <string_view>
 
 #include "tests/unit/soft/simd_harness.h"
 
@@ -297,6 +298,56 @@ TEST_F(SseFp, RoundAndDotProductImmediates) {
 
 // The host keeps its own rounding, FTZ, DAZ and masks whatever the guest uses (its sticky
 // flags are not Cella's concern: sse_fp.h).
+// DPPS/DPPD detect exceptions per multiply and add: an unmasked one stops the instruction at
+// its step, with the flags of the steps before.
+TEST_F(SseFp, DotProductExceptionsStepByStep) {
+  struct Case {
+    const char* what;
+    Bytes bytes;
+    uint32_t unmask;
+    uint64_t dst_low, dst_high, src_low, src_high;
+  };
+  const uint32_t kFltMax = f32(FLT_MAX);
+  const Case cases[] = {
+      {"tiny products (masked), denormal sum operands (DE unmasked)", dpps(0x3f), kDm,
+       pair(kMinNormalF, kMinNormalF), 0, pair(f32(0.3f), f32(0.3f)), 0},
+      {"exact tiny product, underflow unmasked", dpps(0x1f), kUm, kMinNormalF, 0, f32(0.5f), 0},
+      {"overflow in the pair sum only", dpps(0x33), kOm, pair(kFltMax, kFltMax), 0,
+       pair(f32(1.0f), f32(1.0f)), 0},
+      {"overflow in the final sum only", dpps(0xf1), kOm, pair(kFltMax, 0), pair(kFltMax, 0),
+       pair(f32(1.0f), 0), pair(f32(1.0f), 0)},
+      {"inexact products, precision unmasked", dpps(0xff), kPm, pair(f32(0.1f), f32(0.2f)),
+       pair(f32(0.3f), f32(0.4f)), pair(f32(3.0f), f32(3.0f)), pair(f32(3.0f), f32(3.0f))},
+      {"SNaN in an unselected lane raises nothing", dpps(0x1f), kIm, pair(f32(2.0f), kSnanF), 0,
+       pair(f32(2.0f), f32(1.0f)), 0},
+      {"DPPD overflow in the sum",
+       {0x66, 0x0f, 0x3a, 0x41, 0xca, 0x33},
+       kOm,
+       f64(DBL_MAX),
+       f64(DBL_MAX),
+       f64(1.0),
+       f64(1.0)},
+      {"DPPD denormal sum operand",
+       {0x66, 0x0f, 0x3a, 0x41, 0xca, 0x31},
+       kDm,
+       kMinNormalD,
+       kMinNormalD,
+       f64(0.25),
+       f64(0.25)},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    for (uint32_t extra : {0u, 0x40u, 0x8000u, 0x6000u}) {
+      const Outcome native = check(c.bytes, (kMasked & ~c.unmask) | extra, c.dst_low, c.dst_high,
+                                   c.src_low, c.src_high);
+      const bool expect_fault = std::string_view(c.what).find("nothing") == std::string_view::npos;
+      if (extra == 0) {
+        EXPECT_EQ(native.faulted, expect_fault);
+      }
+    }
+  }
+}
+
 TEST_F(SseFp, HostMxcsrControlIsRestored) {
   const unsigned before = _mm_getcsr();
   for (uint32_t guest : {0x0040u | 0x8000u | 0x6000u | 0x3fu, 0x1f80u, 0x1fa0u, 0x0000u}) {

@@ -139,26 +139,37 @@ uint32_t refine_range_flags(uint32_t mxcsr, __m128i a, __m128i b) {
   return total;
 }
 
-// Runs the host operation Op (dst = op(dst, src) on XMM registers) for the guest; returns false
-// with the exception raised when an unmasked exception occurs, `a` then unchanged. Op::run is the
-// host instruction; Op::kRange (optional) says the operation can overflow or underflow, and then
+// Runs the host operation Op (dst = op(dst, src) on XMM registers) with the guest's MXCSR
+// `mxcsr`: `r` holds dst on entry and the result on return; returns the exception flags the
+// guest sees (refined lane by lane when overflow or underflow is unmasked). Op::run is the host
+// instruction; Op::kRange (optional) says the operation can overflow or underflow, and then
 // Op::In, Op::Out, Op::kLanes and Op::kind(lane) describe its lanes.
 template <class Op>
-bool run_fp(SoftCpu& cpu, Vec128& a, const Vec128& b) {
-  __m128i r = to_host(a);
+uint32_t run_on_host(uint32_t mxcsr, Vec128& r, const Vec128& b) {
+  const Vec128 a = r;
+  __m128i x = to_host(r);
   uint32_t flags;
   {
-    HostMxcsr host(cpu.arch.mxcsr);
-    Op::run(r, to_host(b));
+    HostMxcsr host(mxcsr);
+    Op::run(x, to_host(b));
     flags = host.flags();
   }
   if constexpr (requires { Op::kRange; }) {
     constexpr uint32_t kRangeMasks = (mx::kOe | mx::kUe) << mx::kMaskShift;
-    if ((cpu.arch.mxcsr & kRangeMasks) != kRangeMasks) [[unlikely]]
-      flags = refine_range_flags<Op>(cpu.arch.mxcsr, to_host(a), to_host(b));
+    if ((mxcsr & kRangeMasks) != kRangeMasks) [[unlikely]]
+      flags = refine_range_flags<Op>(mxcsr, to_host(a), to_host(b));
   }
-  if (!commit_fp_flags(cpu, flags)) return false;
-  a = from_host(r);
+  r = from_host(x);
+  return flags;
+}
+
+// run_on_host for the guest: merges the flags, or raises the exception with `a` unchanged
+// (returns false).
+template <class Op>
+bool run_fp(SoftCpu& cpu, Vec128& a, const Vec128& b) {
+  Vec128 r = a;
+  if (!commit_fp_flags(cpu, run_on_host<Op>(cpu.arch.mxcsr, r, b))) return false;
+  a = r;
   return true;
 }
 
