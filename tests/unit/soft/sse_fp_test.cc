@@ -10,6 +10,7 @@
 #include <limits>
 #include <set>
 #include <string_view>
+#include <thread>
 
 #include "tests/unit/soft/simd_harness.h"
 
@@ -346,6 +347,23 @@ TEST_F(SseFp, DotProductExceptionsStepByStep) {
       }
     }
   }
+}
+
+// The first guest operation of a thread, with guest control bits unlike the host's, must not
+// make them the host's.
+TEST_F(SseFp, FirstOperationOfAThreadKeepsTheHostControl) {
+  unsigned after = 0, before = 0;
+  std::thread([&] {
+    before = _mm_getcsr();
+    SimdInput in = zero_input(0x8040 | 0x6000);  // FTZ DAZ, toward zero
+    set_xmm(in, 1, f32(1.0f), 0);
+    set_xmm(in, 2, f32(3.0f), 0);
+    SimdHarness harness;
+    harness.run_soft(kDivss, in);
+    harness.run_soft(kDivss, in);
+    after = _mm_getcsr();
+  }).join();
+  EXPECT_EQ(after & ~0x3fu, before & ~0x3fu);
 }
 
 TEST_F(SseFp, HostMxcsrControlIsRestored) {

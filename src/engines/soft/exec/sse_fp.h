@@ -30,14 +30,15 @@ uint32_t host_mxcsr_control();
 // order.
 class HostMxcsr {
  public:
+  // (host_mxcsr_control() is read before the load, so its first call sees the host's value.)
   explicit HostMxcsr(uint32_t guest)
-      : run_((guest & (mx::kRounding | mx::kFtz | mx::kDaz)) | mx::kMasks) {
+      : host_(host_mxcsr_control()),
+        run_((guest & (mx::kRounding | mx::kFtz | mx::kDaz)) | mx::kMasks) {
     asm volatile("ldmxcsr %0" : : "m"(run_));
   }
   ~HostMxcsr() {
-    const uint32_t host = host_mxcsr_control();
-    if (host != run_) [[unlikely]] {
-      asm volatile("ldmxcsr %0" : : "m"(host));
+    if (host_ != run_) [[unlikely]] {
+      asm volatile("ldmxcsr %0" : : "m"(host_));
     }
   }
   HostMxcsr(const HostMxcsr&) = delete;
@@ -51,6 +52,7 @@ class HostMxcsr {
   }
 
  private:
+  uint32_t host_;
   uint32_t run_;
 };
 
