@@ -206,8 +206,8 @@ inline bool mmx_enabled(SoftCpu& cpu) {
   return raise_mmx_unavailable(cpu);
 }
 
-// SDM Vol. 1 9.5.1: every MMX instruction (except EMMS) sets TOP to 0 and tags every x87
-// register valid (00b).
+// SDM Vol. 1 9.5.1: an MMX instruction sets TOP to 0 and tags every x87 register valid (00b);
+// EMMS then tags them all empty.
 inline void enter_mmx_state(SoftCpu& cpu) {
   cpu.arch.x87.status &= static_cast<uint16_t>(~kX87TopMask);
   cpu.arch.x87.tag = 0;
