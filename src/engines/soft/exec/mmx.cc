@@ -12,7 +12,7 @@ namespace {
 using namespace attr;
 
 // EMMS: every x87 register tagged empty (11b) (SDM Vol. 2A EMMS). Like the other MMX
-// instructions it also sets TOP to 0, as processors do (sse_forms_test checks it against the
+// instructions it also sets TOP to 0, as processors do (tests/diff/mmx_test checks it against the
 // host; SDM Vol. 1 9.5.1 only names the tag word).
 struct Emms {
   template <class T, bool kMem, OperandList kOps>

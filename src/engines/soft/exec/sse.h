@@ -5,6 +5,7 @@
 
 #include <cstring>
 
+#include "cpu/x86/fxsave.h"
 #include "engines/soft/exec/common.h"
 
 namespace cella::soft {
@@ -206,16 +207,17 @@ inline bool mmx_enabled(SoftCpu& cpu) {
   return raise_mmx_unavailable(cpu);
 }
 
-// SDM Vol. 1 9.5.1: an MMX instruction sets TOP to 0 and tags every x87 register valid (00b);
-// EMMS then tags them all empty.
+// SDM Vol. 1 9.5.1: an MMX instruction sets TOP to 0 and marks every x87 register in use
+// (EMMS then marks them all empty). The full tag word that FNSTENV shows is then derived from
+// each register's contents (valid, zero or special), as the host shows it (tests/diff/mmx_test).
 inline void enter_mmx_state(SoftCpu& cpu) {
   cpu.arch.x87.status &= static_cast<uint16_t>(~kX87TopMask);
-  cpu.arch.x87.tag = 0;
+  cpu.arch.x87.tag = x86::full_tags(0xff, cpu.arch.x87.physical);
 }
 
 // A SIMD floating-point exception (#XM, or #UD without CR4.OSXMMEXCPT) raised while executing:
 // unlike faults detected before execution (gates, memory), it leaves the x87-to-MMX transition
-// done, as processors do (CVTPI2PS mm/CVTPS2PI; checked against the host in sse_forms_test).
+// done, as processors do (CVTPI2PS mm/CVTPS2PI; tests/diff/sse_fp_test).
 inline bool simd_fp_fault(const SoftCpu& cpu) {
   return cpu.fault.vector == x86::Vector::kSimdFloatingPoint ||
          (cpu.fault.vector == x86::Vector::kInvalidOpcode &&

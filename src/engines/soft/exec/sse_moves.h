@@ -101,8 +101,8 @@ struct SignMask : Simd<SignMask<L>> {
 // MASKMOVDQU/MASKMOVQ: the bytes of the first operand whose mask byte (second operand) has its
 // top bit set are stored at DS:rDI (segment override allowed). The whole 16 (8) bytes are checked
 // for writing first, whatever the mask, as processors do (SDM Vol. 2B MASKMOVDQU leaves the
-// zero-mask case implementation-specific; sse_fault_test checks the host); then only the
-// selected bytes are written.
+// zero-mask case implementation-specific; tests/diff/sse_fault_test checks the host); then only
+// the selected bytes are written.
 struct MaskedStore : Simd<MaskedStore> {
   template <class T, bool kMem, OperandList kOps>
   static Status run(SoftCpu& cpu, const Insn& insn) {
@@ -115,9 +115,14 @@ struct MaskedStore : Simd<MaskedStore> {
     uint64_t offset = cpu.gpr[7];
     if (insn.prefixes & prefix::kAddr32) offset = static_cast<uint32_t>(offset);
     const uint64_t linear = offset + cpu.segment_base[insn.segment];
+    // MASKMOVQ enters MMX state even when the store faults (the host does).
+    if constexpr (Data::kMmx) enter_mmx_state(cpu);
+    // Page by page; a fault on the second page reports its first byte (SDM Vol. 3A 4.7: CR2).
+    const uint64_t last = linear + N - 1;
     PageTranslation page;
     if (!cpu.translate(linear, Access::kWrite, page) ||
-        !cpu.translate(linear + N - 1, Access::kWrite, page)) {
+        (((last ^ linear) & ~kPageOffsetMask) != 0 &&
+         !cpu.translate(last & ~kPageOffsetMask, Access::kWrite, page))) {
       return Status::kFault;
     }
     for (size_t i = 0; i < N; ++i) {

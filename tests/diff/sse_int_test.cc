@@ -3,37 +3,38 @@
 // the SDM defines.
 #include <gtest/gtest.h>
 
-#include "tests/unit/soft/simd_harness.h"
+#include "tests/diff/simd_check.h"
 
-namespace cella::testing {
+namespace cella::diff {
 namespace {
 
 using Bytes = std::vector<uint8_t>;
 
 class SseInt : public ::testing::Test {
  protected:
+  void SetUp() override { ASSERT_TRUE(check_.ready()); }
+
   // dst XMM1/MM1, src XMM2/MM2; returns the native outcome after checking the soft CPU agrees.
   Outcome check(const Bytes& bytes, uint64_t dst_low, uint64_t dst_high, uint64_t src_low,
                 uint64_t src_high) {
-    SimdInput in = zero_input();
+    MachineState in = simd_state();
     set_xmm(in, 1, dst_low, dst_high);
     set_xmm(in, 2, src_low, src_high);
-    set_mm(in, 1, dst_low);
-    set_mm(in, 2, src_low);
+    set_st(in, 1, dst_low, 0xffff);
+    set_st(in, 2, src_low, 0xffff);
     Outcome native;
-    const std::string diff = harness_.compare(bytes, in, &native);
-    EXPECT_TRUE(diff.empty()) << hex(bytes) << "\n" << diff;
+    EXPECT_EQ(check_.compare(bytes, in, &native), "");
     return native;
   }
   uint64_t low(const Bytes& bytes, uint64_t dst_low, uint64_t dst_high, uint64_t src_low,
                uint64_t src_high) {
-    return xmm_low(check(bytes, dst_low, dst_high, src_low, src_high).after, 1);
+    return xmm_low(check(bytes, dst_low, dst_high, src_low, src_high).state, 1);
   }
   uint64_t mm(const Bytes& bytes, uint64_t dst, uint64_t src) {
-    return st_significand(check(bytes, dst, 0, src, 0).after, 1);
+    return st_significand(check(bytes, dst, 0, src, 0).state, 1);
   }
 
-  SimdHarness harness_;
+  SimdCheck check_;
 };
 
 TEST_F(SseInt, SaturatingArithmetic) {
@@ -111,9 +112,9 @@ TEST_F(SseInt, Sse41Specials) {
             0x00010003u);
   // PTEST: ZF and CF from the two ANDs.
   const Bytes ptest = {0x66, 0x0f, 0x38, 0x17, 0xca};
-  EXPECT_EQ(check(ptest, 0xf0, 0, 0x0f, 0).after.state.rflags & 0x8d5, 0x40u);  // ZF
-  EXPECT_EQ(check(ptest, 0xff, 0, 0x0f, 0).after.state.rflags & 0x8d5, 0x01u);  // CF
-  EXPECT_EQ(check(ptest, 0x0f, 0, 0xff, 0).after.state.rflags & 0x8d5, 0x00u);
+  EXPECT_EQ(check(ptest, 0xf0, 0, 0x0f, 0).state.rflags & 0x8d5, 0x40u);  // ZF
+  EXPECT_EQ(check(ptest, 0xff, 0, 0x0f, 0).state.rflags & 0x8d5, 0x01u);  // CF
+  EXPECT_EQ(check(ptest, 0x0f, 0, 0xff, 0).state.rflags & 0x8d5, 0x00u);
   for (uint8_t imm = 0; imm < 8; ++imm) {  // MPSADBW: every block selection
     check({0x66, 0x0f, 0x3a, 0x42, 0xca, imm}, 0x0123456789abcdef, 0xfedcba9876543210,
           0x00ff10ef20df30cf, 0x40bf50af609f708f);
@@ -125,4 +126,4 @@ TEST_F(SseInt, Sse41Specials) {
 }
 
 }  // namespace
-}  // namespace cella::testing
+}  // namespace cella::diff
