@@ -10,6 +10,11 @@ x86::CpuidPolicy soft_cpuid_policy() {
   x86::CpuidPolicy policy{
       F::kTsc,         // RDTSC
       F::kCx8,         // CMPXCHG8B
+      F::kCx16,        // CMPXCHG16B
+      F::kPopcnt,      // POPCNT
+      F::kAbm,         // LZCNT
+      F::kBmi1,        // ANDN BEXTR BLSI BLSMSK BLSR TZCNT
+      F::kErms,        // REP MOVSB/STOSB are fast (exec/string.cc copies whole pages)
       F::kCmov,        // CMOVcc
       F::kClfsh,       // CLFLUSH
       F::kMmx,         // MMX (exec/mmx.cc and the NP forms of the integer groups)
