@@ -1,5 +1,8 @@
 #include "tests/diff/simd_check.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <cstring>
 
 #include "tests/diff/compare.h"
@@ -91,9 +94,9 @@ std::string SimdCheck::compare(const std::vector<uint8_t>& bytes, const MachineS
   const Outcome expected = native(bytes, in, data);
   const Outcome actual = soft(bytes, in, data);
   if (native_out != nullptr) *native_out = expected;
-  std::string text;
-  for (const std::string& d : diff::compare(expected, actual, 0)) text += "\n    " + d;
-  return text.empty() ? text : "[" + hex(bytes) + "]" + text;
+  const std::vector<std::string> diffs = diff::compare(expected, actual, 0);
+  if (diffs.empty()) return {};
+  return fmt::format("[{}]\n    {}", hex(bytes), fmt::join(diffs, "\n    "));
 }
 
 }  // namespace cella::diff
