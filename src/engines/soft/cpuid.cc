@@ -8,6 +8,7 @@ x86::CpuidPolicy soft_cpuid_policy() {
   using F = x86::Feature;
   // One line per implemented feature; add a feature only with its forms and tests.
   x86::CpuidPolicy policy{
+      F::kFpu,         // x87 FPU (exec/x87*.cc)
       F::kTsc,         // RDTSC
       F::kCx8,         // CMPXCHG8B
       F::kCx16,        // CMPXCHG16B
@@ -23,6 +24,7 @@ x86::CpuidPolicy soft_cpuid_policy() {
       F::kSse3,        // SSE3 (FISTTP: x87)
       F::kSsse3,       // SSSE3 (exec/ssse3.cc)
       F::kSse41,       // SSE4.1 (exec/sse41*.cc)
+      F::kFxsr,        // FXSAVE/FXRSTOR
       F::kSyscall,     // SYSCALL
       F::kLm,          // long mode
       F::kNx,          // execute-disable

@@ -19,8 +19,8 @@ struct Emms {
   static Status exec(SoftCpu& cpu, const Insn&) {
     if (!mmx_enabled(cpu)) [[unlikely]]
       return Status::kFault;
-    enter_mmx_state(cpu);
-    cpu.arch.x87.tag = 0xffff;
+    x87::enter_mmx(cpu.arch.x87);
+    x87::empty_mmx(cpu.arch.x87);
     return Status::kNext;
   }
 };

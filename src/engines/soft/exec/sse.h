@@ -5,8 +5,8 @@
 
 #include <cstring>
 
-#include "cpu/x86/fxsave.h"
 #include "engines/soft/exec/common.h"
+#include "engines/soft/exec/x87.h"
 
 namespace cella::soft {
 
@@ -90,9 +90,6 @@ enum class Align : uint8_t { kVector, kNone };
 inline uint8_t* xmm_bytes(SoftCpu& cpu, unsigned index) {
   return reinterpret_cast<uint8_t*>(&cpu.arch.xmm[index]);
 }
-inline uint8_t* mmx_bytes(SoftCpu& cpu, unsigned index) {
-  return reinterpret_cast<uint8_t*>(&cpu.arch.x87.physical[index].significand);
-}
 
 inline bool misaligned(SoftCpu& cpu) {
   cpu.raise(x86::Vector::kGeneralProtection, 0);
@@ -111,19 +108,20 @@ struct VecArg {
   static constexpr size_t kRegisterBytes = is_mmx_kind(kKind) ? 8 : 16;
   static_assert(kBytes != 0, "operand size has no vector width");
 
+  // The XMM register the operand names.
   static uint8_t* reg(SoftCpu& cpu, const Insn& insn) {
     if constexpr (kKind == OperandKind::kV) {
       return xmm_bytes(cpu, insn.reg);
     } else if constexpr (kKind == OperandKind::kW || kKind == OperandKind::kU) {
       return xmm_bytes(cpu, insn.rm);
-    } else if constexpr (kKind == OperandKind::kXmm0) {
-      return xmm_bytes(cpu, 0);
-    } else if constexpr (kKind == OperandKind::kP) {
-      return mmx_bytes(cpu, insn.reg);
     } else {
-      static_assert(kKind == OperandKind::kQ || kKind == OperandKind::kN, "not a vector register");
-      return mmx_bytes(cpu, insn.rm);
+      static_assert(kKind == OperandKind::kXmm0, "not an XMM register");
+      return xmm_bytes(cpu, 0);
     }
+  }
+  // The MMX register the operand names (x87 physical register, SDM Vol. 1 9.5).
+  static unsigned mmx_index(const Insn& insn) {
+    return kKind == OperandKind::kP ? insn.reg : insn.rm;
   }
 
   static uint64_t address(const SoftCpu& cpu, const Insn& insn) {
@@ -143,6 +141,10 @@ struct VecArg {
       Vec<kBytes> value;
       if (!read_memory(cpu, linear, value)) return false;
       out = value.template resized<N>();
+    } else if constexpr (is_mmx_kind(kKind)) {
+      const uint64_t value = x87::mmx(cpu.arch.x87, mmx_index(insn));
+      out = Vec<N>{};
+      std::memcpy(out.bytes, &value, kBytes);
     } else {
       out = Vec<N>{};
       std::memcpy(out.bytes, reg(cpu, insn), kBytes);
@@ -150,8 +152,9 @@ struct VecArg {
     return true;
   }
 
-  // Writes N bytes: the low N bytes of a register (the rest unchanged; an MMX register becomes
-  // MMX data, SDM Vol. 1 9.5.1), or a memory operand of exactly kBytes.
+  // Writes N bytes: the low N bytes of an XMM register (the rest unchanged), a whole MMX register
+  // (which sets bits 79:64 of the x87 register, SDM Vol. 1 9.5.1), or a memory operand of
+  // exactly kBytes.
   template <size_t N, Align kAlign = Align::kVector>
   static bool write(SoftCpu& cpu, const Insn& insn, const Vec<N>& value) {
     if constexpr (kInMemory) {
@@ -162,14 +165,13 @@ struct VecArg {
           return misaligned(cpu);
       }
       return write_memory(cpu, linear, value);
+    } else if constexpr (is_mmx_kind(kKind)) {
+      static_assert(N == 8, "MMX registers are written whole");
+      x87::set_mmx(cpu.arch.x87, mmx_index(insn), value.template get<uint64_t>(0));
+      return true;
     } else {
       static_assert(N <= kRegisterBytes, "register write wider than the register");
       std::memcpy(reg(cpu, insn), value.bytes, N);
-      if constexpr (is_mmx_kind(kKind)) {
-        // SDM Vol. 1 9.5.1: writing an MMX register sets bits 79:64 of the x87 register.
-        const unsigned index = kKind == OperandKind::kP ? insn.reg : insn.rm;
-        cpu.arch.x87.physical[index].sign_exponent = 0xffff;
-      }
       return true;
     }
   }
@@ -194,25 +196,12 @@ inline bool sse_enabled(SoftCpu& cpu) {
   return raise_sse_unavailable(cpu);
 }
 
-// SDM Vol. 1 8.1.3: FSW.ES, the x87 exception summary (an unmasked exception is pending).
-inline constexpr uint16_t kX87ErrorSummary = 1u << 7;
-// SDM Vol. 1 8.1.3: FSW bits 13:11 hold TOP.
-inline constexpr uint16_t kX87TopMask = 7u << 11;
-
 // MMX instructions need CR0.EM = 0, CR0.TS = 0 and no pending x87 exception.
 inline bool mmx_enabled(SoftCpu& cpu) {
   if ((cpu.arch.cr0 & (x86::cr0::kEm | x86::cr0::kTs)) == 0 &&
-      (cpu.arch.x87.status & kX87ErrorSummary) == 0) [[likely]]
+      (cpu.arch.x87.status & x87::fsw::kEs) == 0) [[likely]]
     return true;
   return raise_mmx_unavailable(cpu);
-}
-
-// SDM Vol. 1 9.5.1: an MMX instruction sets TOP to 0 and marks every x87 register in use
-// (EMMS then marks them all empty). The full tag word that FNSTENV shows is then derived from
-// each register's contents (valid, zero or special), as the host shows it (tests/diff/mmx_test).
-inline void enter_mmx_state(SoftCpu& cpu) {
-  cpu.arch.x87.status &= static_cast<uint16_t>(~kX87TopMask);
-  cpu.arch.x87.tag = x86::full_tags(0xff, cpu.arch.x87.physical);
 }
 
 // A SIMD floating-point exception (#XM, or #UD without CR4.OSXMMEXCPT) raised while executing:
@@ -245,8 +234,8 @@ constexpr bool uses_mmx() {
 
 // Base of the SSE/MMX semantics: checks the gates of the units the operands use, runs
 // Derived::run, and after success (or a SIMD floating-point exception) performs the x87-to-MMX
-// transition when an MMX register was an operand. Derived::kSse (optional) forces the SSE gate for
-// forms without XMM operands.
+// transition (x87::enter_mmx: TOP 0, every register in use) when an MMX register was an operand.
+// Derived::kSse (optional) forces the SSE gate for forms without XMM operands.
 template <class Derived>
 struct Simd {
   template <class T, bool kMem, OperandList kOps>
@@ -265,7 +254,7 @@ struct Simd {
     }
     const Status status = Derived::template run<T, kMem, kOps>(cpu, insn);
     if constexpr (kMmx) {
-      if (status == Status::kNext || simd_fp_fault(cpu)) enter_mmx_state(cpu);
+      if (status == Status::kNext || simd_fp_fault(cpu)) x87::enter_mmx(cpu.arch.x87);
     }
     return status;
   }

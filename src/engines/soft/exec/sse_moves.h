@@ -116,7 +116,7 @@ struct MaskedStore : Simd<MaskedStore> {
     if (insn.prefixes & prefix::kAddr32) offset = static_cast<uint32_t>(offset);
     const uint64_t linear = offset + cpu.segment_base[insn.segment];
     // MASKMOVQ enters MMX state even when the store faults (the host does).
-    if constexpr (Data::kMmx) enter_mmx_state(cpu);
+    if constexpr (Data::kMmx) x87::enter_mmx(cpu.arch.x87);
     // Page by page; a fault on the second page reports its first byte (SDM Vol. 3A 4.7: CR2).
     const uint64_t last = linear + N - 1;
     PageTranslation page;

@@ -17,15 +17,12 @@ bool raise_sse_unavailable(SoftCpu& cpu) {
 
 bool raise_mmx_unavailable(SoftCpu& cpu) {
   // SDM Vol. 2, the MMX forms' exceptions (e.g. PADDB, "64-Bit Mode Exceptions"): #UD if CR0.EM,
-  // #NM if CR0.TS, #MF if there is a pending x87 FPU exception, in that order.
+  // then as an x87 instruction: #NM if CR0.TS, #MF if an x87 exception is pending.
   if (cpu.arch.cr0 & x86::cr0::kEm) {
     cpu.raise(x86::Vector::kInvalidOpcode);
-  } else if (cpu.arch.cr0 & x86::cr0::kTs) {
-    cpu.raise(x86::Vector::kDeviceNotAvailable);
-  } else {
-    cpu.raise(x86::Vector::kX87FloatingPoint);
+    return false;
   }
-  return false;
+  return x87::begin(cpu);
 }
 
 namespace {
