@@ -16,7 +16,10 @@ namespace {
 using Bytes = std::vector<uint8_t>;
 constexpr uint64_t kBase = 0x400000;
 constexpr uint64_t kLinuxCr0 = 0x80050033, kLinuxCr4 = 0x6f0;  // OSFXSR and OSXMMEXCPT set
-constexpr uint64_t kEm = 1 << 2, kTs = 1 << 3, kOsfxsr = 1 << 9, kOsxmmexcpt = 1 << 10;
+using x86::cr0::kEm;
+using x86::cr0::kTs;
+using x86::cr4::kOsfxsr;
+using x86::cr4::kOsxmmexcpt;
 
 struct Machine {
   testing::FlatMemory memory{kBase, 0x10000};
