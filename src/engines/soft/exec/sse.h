@@ -10,6 +10,17 @@
 
 namespace cella::soft {
 
+// The lane types of the SIMD form tables (PADDB's u8, PMADDWD's i16...).
+namespace lane {
+using u8 = uint8_t;
+using u16 = uint16_t;
+using u32 = uint32_t;
+using u64 = uint64_t;
+using i8 = int8_t;
+using i16 = int16_t;
+using i32 = int32_t;
+}  // namespace lane
+
 // A vector value of N bytes (an MMX register holds 8, an XMM register 16), little-endian lanes.
 template <size_t N>
 struct Vec {

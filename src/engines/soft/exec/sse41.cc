@@ -126,13 +126,7 @@ template <class L, class F>
 using L2 = Packed<Lanes<L, F>>;
 template <class Op>
 using P = Packed<Op>;
-using u8 = uint8_t;
-using u16 = uint16_t;
-using u32 = uint32_t;
-using u64 = uint64_t;
-using i8 = int8_t;
-using i16 = int16_t;
-using i32 = int32_t;
+using namespace lane;
 
 // clang-format off
 constexpr FormSpec kForms[] = {

@@ -70,10 +70,7 @@ struct Duplicate {
 
 template <class Op>
 using P = Packed<Op>;
-using u8 = uint8_t;
-using u16 = uint16_t;
-using u32 = uint32_t;
-using u64 = uint64_t;
+using namespace lane;
 
 // clang-format off
 constexpr FormSpec kForms[] = {
