@@ -131,7 +131,7 @@ double run_soft(const Program& p, int repeat) {
   cella::soft::CodeCache cache;
   const cella::x86::CpuidPolicy cpuid = cella::soft::soft_cpuid_policy();
   cella::soft::SoftCpu cpu(memory, cache, cpuid);
-  cpu.arch.cr4 |= 1u << 9 | 1u << 10;  // OSFXSR, OSXMMEXCPT
+  cpu.arch.cr4 |= cella::x86::cr4::kOsfxsr | cella::x86::cr4::kOsxmmexcpt;
   const auto start = Clock::now();
   for (int i = 0; i < repeat; ++i) {
     cpu.rip = kBase;
