@@ -195,8 +195,6 @@ using VArg = VecArg<kOps[kIndex], kMem>;
 
 // Raises #UD (CR0.EM set or CR4.OSFXSR clear) or #NM (CR0.TS set). Returns false.
 bool raise_sse_unavailable(SoftCpu& cpu);
-// Raises #UD (CR0.EM), #NM (CR0.TS) or #MF (a pending unmasked x87 exception). Returns false.
-bool raise_mmx_unavailable(SoftCpu& cpu);
 
 // SSE instructions need CR0.EM = 0, CR0.TS = 0 and CR4.OSFXSR = 1.
 inline bool sse_enabled(SoftCpu& cpu) {
@@ -207,12 +205,15 @@ inline bool sse_enabled(SoftCpu& cpu) {
   return raise_sse_unavailable(cpu);
 }
 
-// MMX instructions need CR0.EM = 0, CR0.TS = 0 and no pending x87 exception.
+// MMX instructions: #UD with CR0.EM, then the x87 checks, #NM with CR0.TS and #MF with a
+// pending unmasked x87 exception (SDM Vol. 2, the MMX forms' exceptions, e.g. PADDB "64-Bit Mode
+// Exceptions"; Vol. 3A Table 2-2).
 inline bool mmx_enabled(SoftCpu& cpu) {
-  if ((cpu.arch.cr0 & (x86::cr0::kEm | x86::cr0::kTs)) == 0 &&
-      (cpu.arch.x87.status & x87::fsw::kEs) == 0) [[likely]]
-    return true;
-  return raise_mmx_unavailable(cpu);
+  if (cpu.arch.cr0 & x86::cr0::kEm) [[unlikely]] {
+    cpu.raise(x86::Vector::kInvalidOpcode);
+    return false;
+  }
+  return x87::begin(cpu);
 }
 
 // A SIMD floating-point exception (#XM, or #UD without CR4.OSXMMEXCPT) raised while executing:

@@ -1,4 +1,4 @@
-// SIMD state: the CR0/CR4 gates of the SSE and MMX units, LDMXCSR and STMXCSR (SDM Vol. 2A
+// SIMD state: the CR0/CR4 gate of the SSE unit, LDMXCSR and STMXCSR (SDM Vol. 2A
 // LDMXCSR, Vol. 2B STMXCSR).
 #include "cpu/x86/fxsave.h"
 #include "engines/soft/exec/sse.h"
@@ -13,16 +13,6 @@ bool raise_sse_unavailable(SoftCpu& cpu) {
     cpu.raise(x86::Vector::kDeviceNotAvailable);
   }
   return false;
-}
-
-bool raise_mmx_unavailable(SoftCpu& cpu) {
-  // SDM Vol. 2, the MMX forms' exceptions (e.g. PADDB, "64-Bit Mode Exceptions"): #UD if CR0.EM,
-  // then as an x87 instruction: #NM if CR0.TS, #MF if an x87 exception is pending.
-  if (cpu.arch.cr0 & x86::cr0::kEm) {
-    cpu.raise(x86::Vector::kInvalidOpcode);
-    return false;
-  }
-  return x87::begin(cpu);
 }
 
 namespace {
