@@ -55,4 +55,34 @@ inline constexpr uint64_t kId = 1u << 21;
 inline constexpr uint64_t kStatus = kCf | kPf | kAf | kZf | kSf | kOf;
 }  // namespace rflags
 
+// SDM Vol. 3A 2.5, Figure 2-7: control register bits.
+namespace cr0 {
+inline constexpr uint64_t kMp = 1u << 1;  // monitor coprocessor
+inline constexpr uint64_t kEm = 1u << 2;  // emulation: x87/MMX/SSE instructions raise #UD (#NM x87)
+inline constexpr uint64_t kTs = 1u << 3;  // task switched: x87/MMX/SSE instructions raise #NM
+inline constexpr uint64_t kNe = 1u << 5;  // native x87 error reporting (#MF)
+}  // namespace cr0
+namespace cr4 {
+inline constexpr uint64_t kOsfxsr = 1u << 9;       // OS supports FXSAVE/FXRSTOR: SSE enabled
+inline constexpr uint64_t kOsxmmexcpt = 1u << 10;  // OS handles #XM (else #UD on SIMD FP faults)
+}  // namespace cr4
+
+// SDM Vol. 1 10.2.3, Figure 10-3: MXCSR.
+namespace mxcsr {
+inline constexpr uint32_t kIe = 1u << 0;  // invalid operation
+inline constexpr uint32_t kDe = 1u << 1;  // denormal operand
+inline constexpr uint32_t kZe = 1u << 2;  // divide by zero
+inline constexpr uint32_t kOe = 1u << 3;  // overflow
+inline constexpr uint32_t kUe = 1u << 4;  // underflow
+inline constexpr uint32_t kPe = 1u << 5;  // precision (inexact)
+inline constexpr uint32_t kFlags = 0x3f;
+inline constexpr uint32_t kDaz = 1u << 6;  // denormals are zeros (SDM Vol. 1 10.2.3.4)
+inline constexpr int kMaskShift = 7;       // bits 12:7: the exception masks, in flag order
+inline constexpr uint32_t kMasks = kFlags << kMaskShift;
+inline constexpr int kRoundingShift = 13;  // bits 14:13: rounding control (SDM Vol. 1 4.8.4)
+inline constexpr uint32_t kRounding = 3u << kRoundingShift;
+inline constexpr uint32_t kFtz = 1u << 15;    // flush to zero (SDM Vol. 1 10.2.3.3)
+inline constexpr uint32_t kDefault = 0x1f80;  // power-up value: all masked, round to nearest
+}  // namespace mxcsr
+
 }  // namespace cella::x86
