@@ -5,6 +5,7 @@
 #include <climits>
 #include <cstdlib>
 
+#include "block/qcow2/qcow2_image.h"
 #include "block/raw/raw_driver.h"
 
 namespace cella::block {
@@ -14,6 +15,7 @@ namespace cella::block {
 const std::vector<FormatDriver>& format_drivers() {
   static const std::vector<FormatDriver> drivers = {
       raw_format_driver(),
+      qcow2::driver(),
   };
   return drivers;
 }
