@@ -4,12 +4,16 @@
 #include <climits>
 #include <cstdlib>
 
+#include "block/vhd/vhd_driver.h"
+
 namespace cella::block {
 
 // One entry per format; each format's file defines its driver. Probing order does not
 // matter: the highest confidence wins, and raw (confidence 1) is the fallback.
 const std::vector<FormatDriver>& format_drivers() {
-  static const std::vector<FormatDriver> drivers = {};
+  static const std::vector<FormatDriver> drivers = {
+      vhd::driver(),
+  };
   return drivers;
 }
 
@@ -30,7 +34,8 @@ Result<std::string> canonical_path(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<BlockImage>> open_image(const std::string& path, const OpenOptions& options) {
+Result<std::unique_ptr<BlockImage>> open_image(const std::string& path,
+                                               const OpenOptions& options) {
   CELLA_TRY_ASSIGN(canonical, canonical_path(path));
   if (std::find(options.opened_by.begin(), options.opened_by.end(), canonical) !=
       options.opened_by.end()) {
@@ -39,8 +44,8 @@ Result<std::unique_ptr<BlockImage>> open_image(const std::string& path, const Op
   if (static_cast<int>(options.opened_by.size()) >= options.max_chain_depth) {
     return make_error("{}: backing chain is deeper than {} images", path, options.max_chain_depth);
   }
-  CELLA_TRY_ASSIGN(file, HostFile::open(path, options.read_only ? Access::kReadOnly
-                                                                : Access::kReadWrite));
+  CELLA_TRY_ASSIGN(
+      file, HostFile::open(path, options.read_only ? Access::kReadOnly : Access::kReadWrite));
   const FormatDriver* driver = nullptr;
   if (!options.format.empty()) {
     driver = find_format(options.format);
