@@ -14,7 +14,8 @@ Result<void> BlockImage::discard(uint64_t offset, uint64_t length) {
 
 Result<void> BlockImage::write_zeroes(uint64_t offset, uint64_t length, bool /*may_unmap*/) {
   if (offset > size() || length > size() - offset) {
-    return make_error("write-zeroes of {} bytes at {} is beyond the end of the disk", length, offset);
+    return make_error("write-zeroes of {} bytes at {} is beyond the end of the disk", length,
+                      offset);
   }
   static constexpr size_t kChunk = 1 << 20;
   std::vector<uint8_t> zeros(std::min<uint64_t>(length, kChunk), 0);
@@ -31,10 +32,13 @@ Result<void> BlockImage::resize(uint64_t /*new_size*/) {
   return make_error("{} images cannot be resized", format_name());
 }
 
-Result<void> BlockImage::write_compressed(uint64_t /*offset*/, std::span<const uint8_t> /*cluster*/) {
+Result<void> BlockImage::write_compressed(uint64_t /*offset*/,
+                                          std::span<const uint8_t> /*cluster*/) {
   return make_error("{} images do not support compressed writes", format_name());
 }
 
-Result<CheckReport> BlockImage::check(bool /*repair*/) { return CheckReport{}; }
+Result<CheckReport> BlockImage::check(bool /*repair*/) {
+  return CheckReport{};
+}
 
 }  // namespace cella::block

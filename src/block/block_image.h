@@ -17,25 +17,25 @@ namespace cella::block {
 
 // How a guest-visible range of the disk is backed, as `qemu-img map` reports it.
 enum class ExtentKind : uint8_t {
-  kData,          // allocated in the image at `depth` of the chain; reads what was written
-  kZero,          // known to read as zeros (zero cluster, unallocated with no backing, hole)
-  kUnallocated,   // not allocated at this depth: reads fall through to the backing image
+  kData,         // allocated in the image at `depth` of the chain; reads what was written
+  kZero,         // known to read as zeros (zero cluster, unallocated with no backing, hole)
+  kUnallocated,  // not allocated at this depth: reads fall through to the backing image
 };
 
 struct Extent {
   uint64_t offset = 0;  // guest byte offset
   uint64_t length = 0;
   ExtentKind kind = ExtentKind::kData;
-  int depth = 0;               // 0: this image, 1: its backing file, ...
-  int64_t host_offset = -1;    // offset in the file holding the data, -1 if none or unknown
-  std::string host_file;       // that file, when host_offset is known
+  int depth = 0;             // 0: this image, 1: its backing file, ...
+  int64_t host_offset = -1;  // offset in the file holding the data, -1 if none or unknown
+  std::string host_file;     // that file, when host_offset is known
 };
 
 // The result of a format's own consistency check (`cella img check`). Exit codes follow
 // qemu-img: 0 clean, 2 corruptions, 3 leaks only.
 struct CheckReport {
-  uint64_t corruptions = 0;        // metadata that can lose or misdirect data
-  uint64_t leaks = 0;              // allocated host space referenced by nothing
+  uint64_t corruptions = 0;  // metadata that can lose or misdirect data
+  uint64_t leaks = 0;        // allocated host space referenced by nothing
   uint64_t corruptions_fixed = 0;
   uint64_t leaks_fixed = 0;
   uint64_t allocated_clusters = 0;  // where the format has clusters/blocks

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "block/vhd/vhd_driver.h"
+#include "block/vhdx/vhdx_driver.h"
 
 namespace cella::block {
 
@@ -13,6 +14,7 @@ namespace cella::block {
 const std::vector<FormatDriver>& format_drivers() {
   static const std::vector<FormatDriver> drivers = {
       vhd::driver(),
+      vhdx::driver(),
   };
   return drivers;
 }

@@ -16,9 +16,9 @@ namespace cella::block {
 
 struct OpenOptions {
   bool read_only = false;
-  std::string format;         // empty: probe
-  bool open_backing = true;   // false: open this image alone (qemu-img -U / rebase -u uses)
-  int max_chain_depth = 64;   // a longer chain, or a loop, is an error naming the files
+  std::string format;        // empty: probe
+  bool open_backing = true;  // false: open this image alone (qemu-img -U / rebase -u uses)
+  int max_chain_depth = 64;  // a longer chain, or a loop, is an error naming the files
   // Canonical paths of the images that opened this one (its children), for loop detection.
   std::vector<std::string> opened_by;
 };

@@ -58,8 +58,8 @@ Result<void> HostFile::read(uint64_t offset, std::span<uint8_t> out) const {
 Result<void> HostFile::read_zero_filled(uint64_t offset, std::span<uint8_t> out) const {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error(path_ + ": read");
@@ -92,8 +92,8 @@ Result<void> HostFile::truncate(uint64_t new_size) {
 }
 
 Result<void> HostFile::punch_hole(uint64_t offset, uint64_t length) {
-  if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  static_cast<off_t>(offset), static_cast<off_t>(length)) == 0) {
+  if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                  static_cast<off_t>(length)) == 0) {
     return ok();
   }
   if (errno == EOPNOTSUPP) {  // file system without holes: write zeros instead

@@ -31,7 +31,7 @@ class HostFile {
   // Reads what exists at offset (up to out.size() bytes), zero-filling past end of file.
   Result<void> read_zero_filled(uint64_t offset, std::span<uint8_t> out) const;
   Result<void> write(uint64_t offset, std::span<const uint8_t> data);
-  Result<void> flush();                        // fdatasync
+  Result<void> flush();  // fdatasync
   Result<void> truncate(uint64_t size);
   Result<void> punch_hole(uint64_t offset, uint64_t length);  // keeps the size; reads as zero
   Result<void> allocate(uint64_t offset, uint64_t length);    // fallocate, growing the file

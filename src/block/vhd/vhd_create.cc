@@ -8,6 +8,7 @@
 
 #include "base/bits.h"
 #include "block/option_values.h"
+#include "block/parent_paths.h"
 #include "block/vhd/vhd_format.h"
 #include "block/vhd/vhd_geometry.h"
 #include "block/vhd/vhd_image.h"
@@ -41,11 +42,8 @@ Result<Parent> open_parent(const CreateOptions& options) {
       options.backing_format != "vpc") {
     return make_error("a differencing VHD needs a VHD parent, not {}", options.backing_format);
   }
-  const fs::path child_folder = fs::absolute(options.path).parent_path();
-  fs::path parent_path(options.backing_file);
-  if (parent_path.is_relative()) parent_path = child_folder / parent_path;
   Parent parent;
-  parent.path = parent_path.lexically_normal().string();
+  parent.path = backing_file_path(options.path, options.backing_file);
   OpenOptions open_options;
   open_options.read_only = true;
   open_options.format = "vhd";

@@ -1,7 +1,5 @@
 #include "block/vhd/vhd_parent.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <filesystem>
 
@@ -73,17 +71,6 @@ std::string file_url(const std::string& path) {
   return url;
 }
 
-std::string windows_to_posix(std::string path) {
-  std::replace(path.begin(), path.end(), '\\', '/');
-  return path;
-}
-
-std::string resolve(const std::string& path, const std::string& child_path) {
-  if (path.empty() || path[0] == '/') return path;
-  const fs::path folder = fs::path(child_path).parent_path();
-  return (folder / path).lexically_normal().string();
-}
-
 }  // namespace
 
 Result<std::vector<ParentCandidate>> parent_candidates(const DynamicHeader& header,
@@ -120,40 +107,23 @@ Result<std::vector<ParentCandidate>> parent_candidates(const DynamicHeader& head
         text = *path;
       }
       if (text.empty()) continue;
-      candidates.push_back({resolve(text, child.path()), fmt::format("{} locator", kind.name)});
+      candidates.push_back(
+          {resolve_against(text, child.path()), fmt::format("{} locator", kind.name)});
     }
   }
   auto name = utf16_to_utf8(header.parent_name, ByteOrder::kBig);
   if (!name) return name.error().context("Parent Unicode Name");
   if (!name->empty()) {
     const std::string file = fs::path(windows_to_posix(*name)).filename().string();
-    if (!file.empty()) candidates.push_back({resolve(file, child.path()), "Parent Unicode Name"});
+    if (!file.empty())
+      candidates.push_back({resolve_against(file, child.path()), "Parent Unicode Name"});
   }
   return candidates;
 }
 
-Result<std::string> find_parent(const std::vector<ParentCandidate>& candidates,
-                                const std::string& child_path) {
-  if (candidates.empty()) {
-    return make_error("{}: differencing disk names no parent (no usable parent locator)",
-                      child_path);
-  }
-  std::string tried;
-  for (const ParentCandidate& candidate : candidates) {
-    struct stat st {};
-    if (::stat(candidate.path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) return candidate.path;
-    tried +=
-        fmt::format("{}'{}' ({})", tried.empty() ? "" : ", ", candidate.path, candidate.source);
-  }
-  return make_error("{}: parent image not found; tried {}", child_path, tried);
-}
-
 Result<std::vector<LocatorData>> make_locators(const std::string& parent_absolute,
                                                const std::string& child_folder) {
-  std::string relative = fs::path(parent_absolute).lexically_relative(child_folder).string();
-  if (relative.empty()) relative = parent_absolute;
-  std::replace(relative.begin(), relative.end(), '/', '\\');
-  if (relative.compare(0, 2, "..") != 0 && relative[0] != '\\') relative = ".\\" + relative;
+  const std::string relative = windows_relative_path(parent_absolute, child_folder);
   CELLA_TRY_ASSIGN(relative_utf16, utf8_to_utf16(relative, ByteOrder::kLittle));
   const std::string url = file_url(parent_absolute);
   return std::vector<LocatorData>{

@@ -9,6 +9,7 @@
 
 #include "base/result.h"
 #include "block/host_file.h"
+#include "block/parent_paths.h"
 #include "block/vhd/vhd_format.h"
 
 namespace cella::block::vhd {
@@ -16,21 +17,12 @@ namespace cella::block::vhd {
 // Locator data is a path: anything longer is not a locator Cella will read.
 inline constexpr uint32_t kMaxLocatorBytes = 64 * 1024;
 
-struct ParentCandidate {
-  std::string path;    // host path, resolved against the child's folder when relative
-  std::string source;  // "W2ru locator", "Parent Unicode Name", ... for messages
-};
-
 // Candidate parent paths in order of preference: the relative locators (W2ru, Wi2r), the
 // absolute ones (W2ku, Wi2k, MacX), then the Parent Unicode Name in the child's folder.
 // Windows separators become '/', drive-letter paths are kept (they will not exist on this
 // host and are reported as tried). Errors name a locator that points outside the file.
 Result<std::vector<ParentCandidate>> parent_candidates(const DynamicHeader& header,
                                                        const HostFile& child);
-
-// The first candidate that exists, or an error listing what was tried.
-Result<std::string> find_parent(const std::vector<ParentCandidate>& candidates,
-                                const std::string& child_path);
 
 // A locator to write into a new differencing disk: its header entry (offset filled by the
 // caller) and its data.

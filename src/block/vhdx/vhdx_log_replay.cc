@@ -1,0 +1,124 @@
+// Replaying the VHDX log ([MS-VHDX] 2.3.3) and writing it.
+#include <algorithm>
+#include <cstring>
+
+#include "base/bits.h"
+#include "base/crc32c.h"
+#include "block/vhdx/vhdx_format.h"
+#include "block/vhdx/vhdx_log.h"
+
+namespace cella::block::vhdx {
+
+namespace {
+
+// Log entries may rewrite the region tables and everything after the header section, never
+// the file identifier or the headers ([MS-VHDX] 2.2.2: headers are updated in place), nor the
+// log itself.
+Result<void> check_target(const LogRegion& log, const LogEntry& entry, uint64_t offset,
+                          uint64_t length, uint64_t limit) {
+  const bool in_headers = offset < kRegionTableOffsets[0];
+  const bool in_log = offset < log.offset + log.length && offset + length > log.offset;
+  if (in_headers || in_log || offset > limit || length > limit - offset) {
+    return make_error(
+        "log entry {} writes {} bytes at {:#x}, outside what a log may change; "
+        "refusing to replay it",
+        entry.sequence, length, offset);
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<void> replay_log(HostFile& file, const LogRegion& log,
+                        const std::vector<LogEntry>& sequence) {
+  if (sequence.empty()) return ok();
+  const LogEntry& head = sequence.back();
+  CELLA_TRY_ASSIGN(file_size, file.size());
+  // [MS-VHDX] 2.3.1.1 FlushedFileOffset: the file was at least this long when the entry was
+  // written; a shorter file lost data.
+  if (file_size < head.flushed_file_offset) {
+    return make_error("the file is {} bytes but its log says it had {}: it was truncated",
+                      file_size, head.flushed_file_offset);
+  }
+  const uint64_t limit = std::max(file_size, head.last_file_offset);
+  for (const LogEntry& entry : sequence) {
+    for (const LogDescriptor& descriptor : entry.descriptors) {
+      if (descriptor.zero) {
+        CELLA_TRY(check_target(log, entry, descriptor.file_offset, descriptor.zero_length, limit));
+        CELLA_TRY(file.punch_hole(descriptor.file_offset, descriptor.zero_length));
+        continue;
+      }
+      CELLA_TRY(check_target(log, entry, descriptor.file_offset, kLogSector, limit));
+      std::array<uint8_t, kLogSector> page{};
+      const uint64_t sector =
+          log.offset + (entry.position + descriptor.data_sector * kLogSector) % log.length;
+      CELLA_TRY(file.read(sector, page));
+      // [MS-VHDX] 2.3.1.3: the page is LeadingBytes, the sector's 4084 data bytes, TrailingBytes.
+      std::memcpy(page.data(), descriptor.leading_bytes, 8);
+      std::memcpy(page.data() + 4092, descriptor.trailing_bytes, 4);
+      CELLA_TRY(file.write(descriptor.file_offset, page));
+    }
+  }
+  CELLA_TRY_ASSIGN(after, file.size());
+  if (after < head.last_file_offset) CELLA_TRY(file.truncate(head.last_file_offset));
+  return file.flush();
+}
+
+Result<void> LogWriter::write(HostFile& file, const std::vector<PageUpdate>& pages,
+                              uint64_t file_size) {
+  // An entry is one header sector with up to 126 descriptors, then one data sector per page,
+  // and must fit in the log.
+  const uint64_t per_entry = std::min<uint64_t>(126, log_.length / kLogSector - 1);
+  for (size_t done = 0; done < pages.size(); done += per_entry) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(per_entry, pages.size() - done));
+    CELLA_TRY(write_entry(file, std::span(pages).subspan(done, n), file_size));
+  }
+  return ok();
+}
+
+Result<void> LogWriter::write_entry(HostFile& file, std::span<const PageUpdate> pages,
+                                    uint64_t file_size) {
+  // Whatever was applied in place before is made durable before the log moves on: the new
+  // entry is the whole active sequence (its Tail is itself).
+  CELLA_TRY(file.flush());
+  const uint64_t sectors = 1 + pages.size();
+  std::vector<uint8_t> entry(sectors * kLogSector, 0);
+  uint8_t* h = entry.data();
+  std::memcpy(h, "loge", 4);  // [MS-VHDX] 2.3.1.1
+  store_le<uint32_t>(h + 8, static_cast<uint32_t>(entry.size()));
+  store_le<uint32_t>(h + 12, static_cast<uint32_t>(position_));
+  store_le<uint64_t>(h + 16, sequence_);
+  store_le<uint32_t>(h + 24, static_cast<uint32_t>(pages.size()));
+  log_.guid.store_ms(h + 32);
+  // FlushedFileOffset and LastFileOffset: the file, just flushed, is this long and holds
+  // every structure.
+  store_le<uint64_t>(h + 48, file_size);
+  store_le<uint64_t>(h + 56, file_size);
+  for (size_t i = 0; i < pages.size(); ++i) {
+    uint8_t* d = h + 64 + i * 32;  // [MS-VHDX] 2.3.1.3 Data Descriptor
+    std::memcpy(d, "desc", 4);
+    std::memcpy(d + 4, pages[i].bytes.data() + 4092, 4);
+    std::memcpy(d + 8, pages[i].bytes.data(), 8);
+    store_le<uint64_t>(d + 16, pages[i].file_offset);
+    store_le<uint64_t>(d + 24, sequence_);
+    uint8_t* s = entry.data() + (1 + i) * kLogSector;  // [MS-VHDX] 2.3.1.4 Data Sector
+    std::memcpy(s, "data", 4);
+    store_le<uint32_t>(s + 4, static_cast<uint32_t>(sequence_ >> 32));
+    std::memcpy(s + 8, pages[i].bytes.data() + 8, 4084);
+    store_le<uint32_t>(s + 4092, static_cast<uint32_t>(sequence_));
+  }
+  store_le<uint32_t>(h + 4, crc32c(entry));
+  // The entry may wrap around the end of the circular log.
+  const uint64_t first = std::min<uint64_t>(entry.size(), log_.length - position_);
+  CELLA_TRY(file.write(log_.offset + position_, std::span<const uint8_t>(entry).first(first)));
+  if (first < entry.size()) {
+    CELLA_TRY(file.write(log_.offset, std::span<const uint8_t>(entry).subspan(first)));
+  }
+  CELLA_TRY(file.flush());
+  position_ = (position_ + entry.size()) % log_.length;
+  ++sequence_;
+  for (const PageUpdate& page : pages) CELLA_TRY(file.write(page.file_offset, page.bytes));
+  return ok();
+}
+
+}  // namespace cella::block::vhdx
