@@ -31,10 +31,11 @@ TEST_P(VhdFromQemu, ReadsWhatQemuWrote) {
   // force_size.
   ASSERT_RUNS("qemu-img create -q -f vpc -o " + std::string(GetParam()) + " " + quote(image) +
               " 10487296");
+  std::string commands;
   for (const auto& w : kQemuWrites) {
-    ASSERT_RUNS(fmt::format("qemu-io -f vpc -c 'write -P {:#x} {} {}' {}", w.pattern, w.offset,
-                            w.length, quote(image)));
+    commands += fmt::format(" -c 'write -P {:#x} {} {}'", w.pattern, w.offset, w.length);
   }
+  ASSERT_RUNS("qemu-io -f vpc" + commands + " " + quote(image));
   ASSERT_RUNS("qemu-img convert -f vpc -O raw " + quote(image) + " " + quote(raw));
   auto opened = open_ok(image, true, "vhd");
   ASSERT_NE(opened, nullptr);

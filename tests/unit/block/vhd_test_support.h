@@ -49,8 +49,9 @@ inline void write_file(const std::string& path, const std::vector<uint8_t>& byte
 
 inline std::vector<uint8_t> read_host_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(in)),
-                              std::istreambuf_iterator<char>());
+  std::vector<uint8_t> bytes(std::filesystem::file_size(path));
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  return bytes;
 }
 
 inline std::unique_ptr<BlockImage> open_ok(const std::string& path, bool read_only = false,
