@@ -1,0 +1,91 @@
+// ArchState: the architectural state of one x86-64 logical processor, the same struct for
+// every engine, so that state moves between engines, snapshots and migration streams.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include "cpu/x86/registers.h"
+
+namespace cella::x86 {
+
+// A segment register's visible selector and hidden descriptor cache (SDM Vol. 3A 3.4.3).
+struct SegmentRegister {
+  uint16_t selector = 0;
+  uint64_t base = 0;
+  uint32_t limit = 0xffff;
+  // Descriptor attributes as in the VMCS access-rights format (SDM Vol. 3C 24.4.1, Table 24-2):
+  // bits 3:0 type, 4 S, 6:5 DPL, 7 P, 12 AVL, 13 L, 14 D/B, 15 G.
+  uint16_t attributes = 0x93;
+};
+
+// GDTR / IDTR (SDM Vol. 3A 2.4.1).
+struct TableRegister {
+  uint64_t base = 0;
+  uint16_t limit = 0xffff;
+};
+
+// An x87 register in the 80-bit double-extended format (SDM Vol. 1 4.2.2, Figure 4-3):
+// a 64-bit significand with explicit integer bit, then sign and 15-bit exponent.
+struct Float80 {
+  uint64_t significand = 0;
+  uint16_t sign_exponent = 0;
+  bool operator==(const Float80&) const = default;
+};
+
+// SDM Vol. 1 8.1: the x87 FPU execution environment.
+struct X87State {
+  std::array<Float80, 8> physical{};  // R0..R7; ST(i) is physical[(top + i) % 8]
+  uint16_t control = 0x037f;          // FCW after FNINIT (SDM Vol. 1 8.1.5)
+  uint16_t status = 0;                // FSW including TOP in bits 13:11 (SDM Vol. 1 8.1.3)
+  uint16_t tag = 0xffff;              // full 2-bit tags, 11 = empty (SDM Vol. 1 8.1.7)
+  uint16_t last_opcode = 0;           // FOP: 11 bits (SDM Vol. 1 8.1.9)
+  uint64_t last_instruction = 0;      // FPU instruction pointer
+  uint64_t last_data = 0;             // FPU data pointer
+  bool operator==(const X87State&) const = default;
+};
+
+// One 128-bit XMM register, little-endian lanes.
+struct alignas(16) Xmm {
+  uint64_t low = 0;
+  uint64_t high = 0;
+  bool operator==(const Xmm&) const = default;
+};
+
+struct ArchState {
+  std::array<uint64_t, kGprCount> gpr{};
+  uint64_t rip = 0;
+  uint64_t rflags = 0x2;  // bit 1 is always set (SDM Vol. 1 3.4.3)
+
+  std::array<SegmentRegister, kSegmentCount> segment{};
+  SegmentRegister ldtr{};
+  SegmentRegister tr{};
+  TableRegister gdtr{};
+  TableRegister idtr{};
+
+  // SDM Vol. 3A 2.5: control registers; values after RESET (SDM Vol. 3A 10.1.1, Table 10-1).
+  uint64_t cr0 = 0x60000010;
+  uint64_t cr2 = 0;
+  uint64_t cr3 = 0;
+  uint64_t cr4 = 0;
+  uint64_t cr8 = 0;
+  uint64_t efer = 0;  // IA32_EFER (SDM Vol. 3A 2.2.1)
+  uint64_t xcr0 = 1;  // XFEATURE_ENABLED_MASK (SDM Vol. 1 13.3): x87 always enabled
+
+  X87State x87{};
+  std::array<Xmm, 16> xmm{};
+  uint32_t mxcsr = 0x1f80;  // SDM Vol. 1 10.2.3: all exceptions masked, round to nearest
+
+  // System MSRs kept by the engine (SDM Vol. 4 2.1).
+  uint64_t star = 0, lstar = 0, cstar = 0, sfmask = 0, kernel_gs_base = 0;
+  uint64_t sysenter_cs = 0, sysenter_esp = 0, sysenter_eip = 0;
+  uint64_t pat = 0x0007040600070406;  // IA32_PAT power-up value (SDM Vol. 3A 12.12.4)
+  uint64_t tsc_aux = 0;
+
+  uint64_t& reg(Gpr r) { return gpr[static_cast<int>(r)]; }
+  uint64_t reg(Gpr r) const { return gpr[static_cast<int>(r)]; }
+  SegmentRegister& seg(Segment s) { return segment[static_cast<int>(s)]; }
+  const SegmentRegister& seg(Segment s) const { return segment[static_cast<int>(s)]; }
+};
+
+}  // namespace cella::x86

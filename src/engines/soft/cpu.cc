@@ -1,0 +1,107 @@
+#include "engines/soft/cpu.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace cella::soft {
+
+SoftCpu::SoftCpu(PageMapper& page_mapper, CodeCache& code_cache, const x86::CpuidPolicy& policy,
+                 CpuEnvironment env)
+    : mapper(page_mapper), code(code_cache), cpuid(policy), environment(env) {
+  set_state(arch);
+}
+
+x86::ArchState SoftCpu::state() const {
+  x86::ArchState s = arch;
+  std::copy(gpr, gpr + x86::kGprCount, s.gpr.begin());
+  s.rip = rip;
+  s.rflags = flags.rflags();
+  return s;
+}
+
+void SoftCpu::set_state(const x86::ArchState& s) {
+  arch = s;
+  std::copy(s.gpr.begin(), s.gpr.end(), gpr);
+  gpr[kNoRegister] = 0;
+  rip = s.rip;
+  flags.set_rflags(s.rflags);
+  // SDM Vol. 3A 3.4.4: in 64-bit mode ES, CS, SS and DS have base 0; FS and GS keep theirs.
+  for (int i = 0; i < x86::kSegmentCount; ++i) segment_base[i] = 0;
+  segment_base[static_cast<int>(x86::Segment::kFs)] = s.seg(x86::Segment::kFs).base;
+  segment_base[static_cast<int>(x86::Segment::kGs)] = s.seg(x86::Segment::kGs).base;
+  tlb.flush_all();
+}
+
+bool SoftCpu::fill(uint64_t linear, Access access, PageTranslation& out) {
+  if (!mapper.translate(*this, linear, access, out)) return false;
+  const uint64_t page = linear & ~kPageOffsetMask;
+  // A store into decoded code invalidates that code first; the page then has none.
+  if (access == Access::kWrite && code.has_code(out.physical_page)) {
+    code.invalidate_page(out.physical_page);
+  }
+  TlbEntry& e = tlb.entry(linear);
+  e.read_tag = page;
+  e.write_tag = out.writable && !code.has_code(out.physical_page) ? page : TlbEntry::kInvalidTag;
+  e.fetch_tag = out.executable ? page : TlbEntry::kInvalidTag;
+  e.host_minus_linear = reinterpret_cast<uint64_t>(out.host_page) - page;
+  e.physical_page = out.physical_page;
+  e.global = out.global;
+  return true;
+}
+
+bool SoftCpu::translate(uint64_t linear, Access access, PageTranslation& out) {
+  const TlbEntry& e = tlb.entry(linear);
+  const uint64_t page = linear & ~kPageOffsetMask;
+  const uint64_t tag = access == Access::kRead    ? e.read_tag
+                       : access == Access::kWrite ? e.write_tag
+                                                  : e.fetch_tag;
+  if (tag == page) {
+    out.host_page = reinterpret_cast<uint8_t*>(page + e.host_minus_linear);
+    out.physical_page = e.physical_page;
+    out.writable = e.write_tag == page;
+    out.executable = e.fetch_tag == page;
+    out.global = e.global;
+    return true;
+  }
+  return fill(linear, access, out);
+}
+
+bool SoftCpu::read_slow(uint64_t linear, void* data, size_t size) {
+  auto* out = static_cast<uint8_t*>(data);
+  while (size > 0) {
+    PageTranslation page;
+    if (!translate(linear, Access::kRead, page)) return false;
+    const size_t offset = linear & kPageOffsetMask;
+    const size_t n = std::min<size_t>(size, kPageSize - offset);
+    std::memcpy(out, page.host_page + offset, n);
+    out += n;
+    linear += n;
+    size -= n;
+  }
+  return true;
+}
+
+bool SoftCpu::write_slow(uint64_t linear, const void* data, size_t size) {
+  if (size == 0) return true;
+  // Check every page before writing any byte, so a fault leaves memory untouched.
+  const uint64_t last = linear + size - 1;
+  for (uint64_t page = linear & ~kPageOffsetMask;; page += kPageSize) {
+    PageTranslation t;
+    if (!translate(std::max(page, linear), Access::kWrite, t)) return false;
+    if (page == (last & ~kPageOffsetMask)) break;
+  }
+  const auto* in = static_cast<const uint8_t*>(data);
+  while (size > 0) {
+    PageTranslation page;
+    if (!translate(linear, Access::kWrite, page)) return false;
+    const size_t offset = linear & kPageOffsetMask;
+    const size_t n = std::min<size_t>(size, kPageSize - offset);
+    std::memcpy(page.host_page + offset, in, n);
+    in += n;
+    linear += n;
+    size -= n;
+  }
+  return true;
+}
+
+}  // namespace cella::soft

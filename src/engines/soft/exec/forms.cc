@@ -1,0 +1,27 @@
+// The complete form table: every semantics group's forms, in one list the decoder is built from.
+#include <vector>
+
+#include "engines/soft/exec/common.h"
+
+namespace cella::soft {
+
+std::span<const FormSpec> all_forms() {
+  static const std::vector<FormSpec> forms = [] {
+    using Group = std::span<const FormSpec> (*)();
+    static constexpr Group kGroups[] = {
+        &alu_forms,
+        &data_forms,
+        &control_forms,
+        &misc_forms,
+    };
+    std::vector<FormSpec> all;
+    for (Group group : kGroups) {
+      const auto forms_of_group = group();
+      all.insert(all.end(), forms_of_group.begin(), forms_of_group.end());
+    }
+    return all;
+  }();
+  return forms;
+}
+
+}  // namespace cella::soft

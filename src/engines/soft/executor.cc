@@ -1,0 +1,115 @@
+// The run loop: find (or decode) the block at RIP, execute its instructions through their
+// semantics' function pointers, and act on what they return.
+#include <cstring>
+
+#include "engines/soft/cpu.h"
+#include "engines/soft/decoder/decoder.h"
+
+namespace cella::soft {
+
+namespace {
+
+constexpr size_t kMaxBlockInstructions = 64;
+
+// The executable stand-in for bytes that do not decode.
+Status exec_invalid(SoftCpu& cpu, const Insn&) {
+  return cpu.raise(x86::Vector::kInvalidOpcode);
+}
+Status exec_too_long(SoftCpu& cpu, const Insn&) {
+  return cpu.raise(x86::Vector::kGeneralProtection, 0);
+}
+
+Insn invalid_insn(DecodeResult::Kind kind) {
+  Insn insn;
+  insn.exec = kind == DecodeResult::Kind::kTooLong ? &exec_too_long : &exec_invalid;
+  insn.form = kInvalidForm;
+  insn.length = 1;
+  return insn;
+}
+
+}  // namespace
+
+Block* SoftCpu::build_block(uint64_t linear, const PageTranslation& page) {
+  const Decoder& decoder = Decoder::instance();
+  auto block = std::make_unique<Block>();
+  block->physical = page.physical_page | (linear & kPageOffsetMask);
+  size_t offset = linear & kPageOffsetMask;
+  while (block->insns.size() < kMaxBlockInstructions) {
+    const uint8_t* bytes = page.host_page + offset;
+    const size_t available = kPageSize - offset;
+    DecodeResult decoded = decoder.decode(bytes, available);
+    if (decoded.kind == DecodeResult::Kind::kNeedMoreBytes) {
+      if (!block->insns.empty()) break;  // end the block before the page-straddling instruction
+      // A lone instruction across two pages: decode it from both pages, uncached.
+      uint8_t window[kMaxInstructionLength];
+      std::memcpy(window, bytes, available);
+      PageTranslation next;
+      const uint64_t next_linear = linear + available;
+      if (!translate(next_linear, Access::kFetch, next)) return nullptr;
+      std::memcpy(window + available, next.host_page, kMaxInstructionLength - available);
+      decoded = decoder.decode(window, kMaxInstructionLength);
+      scratch_.insns.assign(
+          1, decoded.kind == DecodeResult::Kind::kOk ? decoded.insn : invalid_insn(decoded.kind));
+      scratch_.physical = block->physical;
+      scratch_.bytes = scratch_.insns[0].length;
+      return &scratch_;
+    }
+    if (decoded.kind != DecodeResult::Kind::kOk) {
+      block->insns.push_back(invalid_insn(decoded.kind));
+      break;
+    }
+    block->insns.push_back(decoded.insn);
+    offset += decoded.insn.length;
+    if (Decoder::instance().form(decoded.insn.form).has(attr::kEndsBlock)) break;
+    if (offset >= kPageSize) break;
+  }
+  block->bytes = static_cast<uint32_t>(offset - (linear & kPageOffsetMask));
+  // Stores into this page must now take the slow path that invalidates its code.
+  tlb.revoke_writes(page.physical_page);
+  return code.insert(std::move(block));
+}
+
+Block* SoftCpu::block_at(uint64_t linear) {
+  PageTranslation page;
+  if (!translate(linear, Access::kFetch, page)) return nullptr;
+  const uint64_t physical = page.physical_page | (linear & kPageOffsetMask);
+  if (Block* block = code.find(physical, 0)) return block;
+  return build_block(linear, page);
+}
+
+ExitReason SoftCpu::run(uint64_t budget) {
+  const uint64_t limit = budget > ~uint64_t{0} - retired ? ~uint64_t{0} : retired + budget;
+  for (;;) {
+    if (retired >= limit) return ExitReason::kBudget;
+    if (stop_requested.load(std::memory_order_relaxed)) {
+      stop_requested.store(false, std::memory_order_relaxed);
+      return ExitReason::kStopRequest;
+    }
+    code.collect();
+    Block* block = block_at(rip);
+    if (block == nullptr) return ExitReason::kFault;  // instruction fetch faulted
+    const Insn* insn = block->insns.data();
+    const Insn* const end = insn + block->insns.size();
+    const Insn* const first = insn;
+    for (;;) {
+      const Status status = insn->exec(*this, *insn);
+      if (status == Status::kNext) [[likely]] {
+        rip += insn->length;
+        if (++insn != end) continue;
+        retired += static_cast<uint64_t>(insn - first);
+        break;
+      }
+      retired += static_cast<uint64_t>(insn - first);
+      if (status == Status::kBranch) {
+        ++retired;
+        break;
+      }
+      if (status == Status::kRestart) break;
+      if (status == Status::kFault) return ExitReason::kFault;
+      ++retired;  // kExit: the instruction completed
+      return exit_reason;
+    }
+  }
+}
+
+}  // namespace cella::soft

@@ -1,0 +1,181 @@
+#include "engines/soft/lazy_flags.h"
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace cella::soft {
+
+namespace {
+
+using namespace x86::rflags;
+
+template <class T>
+constexpr uint64_t sign_bit(T value) {
+  return (static_cast<uint64_t>(value) >> (sizeof(T) * 8 - 1)) & 1;
+}
+
+// PF reflects the low byte of the result (SDM Vol. 1 3.4.3.1): set when it has even parity.
+inline uint64_t parity(uint64_t result) {
+  return __builtin_parity(static_cast<unsigned>(result & 0xff)) ? 0 : kPf;
+}
+
+template <class T>
+uint64_t zf_sf_pf(T result) {
+  return (result == 0 ? kZf : 0) | (sign_bit(result) ? kSf : 0) | parity(result);
+}
+
+// One function per (operation, size): the flags of `result = src1 op src2`.
+template <class T>
+uint64_t flags_add(const LazyFlags& f) {
+  const T a = static_cast<T>(f.src1), b = static_cast<T>(f.src2), r = static_cast<T>(f.result);
+  const bool carry = f.op == FlagOp::kAdc && f.carry_in ? r <= a : r < a;
+  return zf_sf_pf(r) | (carry ? kCf : 0) | (((a ^ b ^ r) & 0x10) ? kAf : 0) |
+         (sign_bit(static_cast<T>((a ^ r) & (b ^ r))) ? kOf : 0);
+}
+
+template <class T>
+uint64_t flags_sub(const LazyFlags& f) {
+  const T a = static_cast<T>(f.src1), b = static_cast<T>(f.src2), r = static_cast<T>(f.result);
+  const bool borrow = f.op == FlagOp::kSbb && f.carry_in ? a <= b : a < b;
+  return zf_sf_pf(r) | (borrow ? kCf : 0) | (((a ^ b ^ r) & 0x10) ? kAf : 0) |
+         (sign_bit(static_cast<T>((a ^ b) & (a ^ r))) ? kOf : 0);
+}
+
+template <class T>
+uint64_t flags_logic(const LazyFlags& f) {
+  // SDM Vol. 2 AND/OR/XOR/TEST: OF and CF cleared, AF undefined (we clear it).
+  return zf_sf_pf(static_cast<T>(f.result));
+}
+
+// INC/DEC: src2 is 1, CF is preserved (carry_in holds it).
+template <class T>
+uint64_t flags_inc(const LazyFlags& f) {
+  const T r = static_cast<T>(f.result), a = static_cast<T>(f.src1);
+  return zf_sf_pf(r) | (f.carry_in ? kCf : 0) | (((a ^ r) & 0x10) ? kAf : 0) |
+         (r == static_cast<T>(T{1} << (sizeof(T) * 8 - 1)) ? kOf : 0);
+}
+
+template <class T>
+uint64_t flags_dec(const LazyFlags& f) {
+  const T r = static_cast<T>(f.result), a = static_cast<T>(f.src1);
+  return zf_sf_pf(r) | (f.carry_in ? kCf : 0) | (((a ^ r) & 0x10) ? kAf : 0) |
+         (a == static_cast<T>(T{1} << (sizeof(T) * 8 - 1)) ? kOf : 0);
+}
+
+using FlagsFn = uint64_t (*)(const LazyFlags&);
+
+// The four operand-size instances of a flags function, indexed by log2(size).
+#define BY_SIZE(fn)                                           \
+  std::array<FlagsFn, 4> {                                    \
+    &fn<uint8_t>, &fn<uint16_t>, &fn<uint32_t>, &fn<uint64_t> \
+  }
+
+uint64_t flags_none(const LazyFlags& f) {
+  return f.other & kStatus;
+}
+
+// Indexed by FlagOp.
+const std::array<FlagsFn, 4> kFlagsFns[] = {
+    {&flags_none, &flags_none, &flags_none, &flags_none},  // kNone
+    BY_SIZE(flags_add),                                    // kAdd
+    BY_SIZE(flags_add),                                    // kAdc
+    BY_SIZE(flags_sub),                                    // kSub
+    BY_SIZE(flags_sub),                                    // kSbb
+    BY_SIZE(flags_logic),                                  // kLogic
+    BY_SIZE(flags_inc),                                    // kInc
+    BY_SIZE(flags_dec),                                    // kDec
+};
+static_assert(std::size(kFlagsFns) == static_cast<size_t>(FlagOp::kCount));
+#undef BY_SIZE
+
+}  // namespace
+
+uint64_t LazyFlags::status() const {
+  return kFlagsFns[static_cast<size_t>(op)][size_log2](*this);
+}
+
+bool LazyFlags::carry() const {
+  switch (op) {
+    case FlagOp::kSub: {
+      const uint64_t mask = size_log2 == 3 ? ~uint64_t{0} : (uint64_t{1} << (8 << size_log2)) - 1;
+      return (src1 & mask) < (src2 & mask);
+    }
+    case FlagOp::kLogic:
+      return false;
+    case FlagOp::kInc:
+    case FlagOp::kDec:
+      return carry_in != 0;
+    default:
+      return status() & kCf;
+  }
+}
+
+bool LazyFlags::test(Condition condition) const {
+  // Fast path for the most common producer: CMP/SUB. Compare the operands directly.
+  if (op == FlagOp::kSub) {
+    const unsigned shift = 64 - (8u << size_log2);
+    const uint64_t a = src1 << shift, b = src2 << shift;  // operands in the top bits
+    const int64_t sa = static_cast<int64_t>(a), sb = static_cast<int64_t>(b);
+    switch (condition) {
+      case Condition::kB:
+        return a < b;
+      case Condition::kAe:
+        return a >= b;
+      case Condition::kE:
+        return a == b;
+      case Condition::kNe:
+        return a != b;
+      case Condition::kBe:
+        return a <= b;
+      case Condition::kA:
+        return a > b;
+      case Condition::kL:
+        return sa < sb;
+      case Condition::kGe:
+        return sa >= sb;
+      case Condition::kLe:
+        return sa <= sb;
+      case Condition::kG:
+        return sa > sb;
+      default:
+        break;
+    }
+  }
+  const uint64_t f = status();
+  const bool cf = f & kCf, zf = f & kZf, sf = f & kSf, of = f & kOf, pf = f & kPf;
+  // Table B-1: each pair (even, odd) is a condition and its negation.
+  bool value = false;
+  switch (static_cast<Condition>(static_cast<uint8_t>(condition) & ~1u)) {
+    case Condition::kO:
+      value = of;
+      break;
+    case Condition::kB:
+      value = cf;
+      break;
+    case Condition::kE:
+      value = zf;
+      break;
+    case Condition::kBe:
+      value = cf || zf;
+      break;
+    case Condition::kS:
+      value = sf;
+      break;
+    case Condition::kP:
+      value = pf;
+      break;
+    case Condition::kL:
+      value = sf != of;
+      break;
+    case Condition::kLe:
+      value = zf || (sf != of);
+      break;
+    default:
+      break;
+  }
+  return (static_cast<uint8_t>(condition) & 1) ? !value : value;
+}
+
+}  // namespace cella::soft

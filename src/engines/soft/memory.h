@@ -1,0 +1,74 @@
+// Guest memory access from instruction semantics: inline TLB fast paths, falling back to
+// SoftCpu's slow paths on a miss, a page-crossing access, or a store into decoded code. A false
+// return means a guest exception is recorded in cpu.fault.
+#pragma once
+
+#include <cstring>
+#include <type_traits>
+
+#include "engines/soft/cpu.h"
+
+namespace cella::soft {
+
+template <class T>
+inline bool within_page(uint64_t linear) {
+  return (linear & kPageOffsetMask) <= kPageSize - sizeof(T);
+}
+
+template <class T>
+inline bool read_memory(SoftCpu& cpu, uint64_t linear, T& out) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  const TlbEntry& e = cpu.tlb.entry(linear);
+  if (e.read_tag == (linear & ~kPageOffsetMask) && within_page<T>(linear)) [[likely]] {
+    std::memcpy(&out, reinterpret_cast<const void*>(linear + e.host_minus_linear), sizeof(T));
+    return true;
+  }
+  return cpu.read_slow(linear, &out, sizeof(T));
+}
+
+template <class T>
+inline bool write_memory(SoftCpu& cpu, uint64_t linear, const T& value) {
+  static_assert(std::is_trivially_copyable_v<T>);
+  const TlbEntry& e = cpu.tlb.entry(linear);
+  if (e.write_tag == (linear & ~kPageOffsetMask) && within_page<T>(linear)) [[likely]] {
+    std::memcpy(reinterpret_cast<void*>(linear + e.host_minus_linear), &value, sizeof(T));
+    return true;
+  }
+  return cpu.write_slow(linear, &value, sizeof(T));
+}
+
+// Read-modify-write: new = f(old). With `locked`, the update is atomic on host memory
+// (SDM Vol. 3A 9.1.2.2) where the operand is naturally aligned within one page.
+template <class T, class F>
+inline bool modify_memory(SoftCpu& cpu, uint64_t linear, bool locked, F&& f) {
+  const TlbEntry& e = cpu.tlb.entry(linear);
+  if (e.write_tag == (linear & ~kPageOffsetMask) && within_page<T>(linear)) [[likely]] {
+    T* p = reinterpret_cast<T*>(linear + e.host_minus_linear);
+    if (locked && (linear % sizeof(T)) == 0) {
+      T old = __atomic_load_n(p, __ATOMIC_RELAXED);
+      T updated;
+      do {
+        updated = f(old);
+      } while (!__atomic_compare_exchange_n(p, &old, updated, false, __ATOMIC_SEQ_CST,
+                                            __ATOMIC_RELAXED));
+    } else {
+      T old;
+      std::memcpy(&old, p, sizeof(T));
+      const T updated = f(old);
+      std::memcpy(p, &updated, sizeof(T));
+    }
+    return true;
+  }
+  // Slow path: check write permission on every page first (a fault must change nothing).
+  PageTranslation page;
+  if (!cpu.translate(linear, Access::kWrite, page)) return false;
+  if (!within_page<T>(linear) && !cpu.translate(linear + sizeof(T) - 1, Access::kWrite, page)) {
+    return false;
+  }
+  T old;
+  if (!cpu.read_slow(linear, &old, sizeof(T))) return false;
+  const T updated = f(old);
+  return cpu.write_slow(linear, &updated, sizeof(T));
+}
+
+}  // namespace cella::soft
