@@ -7,6 +7,12 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   add_compile_options(-Wno-array-bounds -Wno-stringop-overflow -Wno-maybe-uninitialized)
 endif()
 
+if(CELLA_FUZZ)
+  # Every library gets libFuzzer's coverage instrumentation (the fuzz targets link libFuzzer):
+  # without it the fuzzers would only see coverage of their own source file.
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 if(CELLA_SANITIZE)
   add_compile_options(-fsanitize=${CELLA_SANITIZE} -fno-omit-frame-pointer
                       -fno-sanitize-recover=undefined)
