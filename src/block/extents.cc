@@ -25,11 +25,9 @@ void append_extent(std::vector<Extent>& extents, Extent extent) {
 }
 
 Result<void> append_backing_extents(std::vector<Extent>& extents, BlockImage* backing,
-                                    bool has_backing_file, uint64_t offset, uint64_t length) {
+                                    uint64_t offset, uint64_t length) {
   if (backing == nullptr) {
-    append_extent(extents,
-                  make_extent(offset, length,
-                              has_backing_file ? ExtentKind::kUnallocated : ExtentKind::kZero, 0));
+    append_extent(extents, make_extent(offset, length, ExtentKind::kUnallocated, 0));
     return ok();
   }
   const uint64_t backing_size = backing->size();
@@ -42,7 +40,8 @@ Result<void> append_backing_extents(std::vector<Extent>& extents, BlockImage* ba
     }
   }
   if (inside < length) {
-    append_extent(extents, make_extent(offset + inside, length - inside, ExtentKind::kZero, 1));
+    append_extent(extents,
+                  make_extent(offset + inside, length - inside, ExtentKind::kUnallocated, 1));
   }
   return ok();
 }

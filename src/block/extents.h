@@ -18,11 +18,11 @@ inline Extent make_extent(uint64_t offset, uint64_t length, ExtentKind kind, int
 // file, and for data, the next host offset).
 void append_extent(std::vector<Extent>& extents, Extent extent);
 
-// What lies below a differencing image at [offset, offset+length): the backing image's map
-// one level deeper (zeros past its end), or, when no backing image is open, kUnallocated for
-// a differencing image and kZero otherwise.
+// What lies below an image at [offset, offset+length) where it allocates nothing: the backing
+// image's map one level deeper (unallocated past its end), or, without a backing image (none,
+// or not opened), unallocated at this depth.
 Result<void> append_backing_extents(std::vector<Extent>& extents, BlockImage* backing,
-                                    bool has_backing_file, uint64_t offset, uint64_t length);
+                                    uint64_t offset, uint64_t length);
 
 // Host-level sparseness of a flat data area: [offset, offset+length) of the disk stored at
 // host_offset in `file` gives kData where the host file has data and kZero over holes.

@@ -201,7 +201,7 @@ Result<std::vector<Extent>> VhdImage::map(uint64_t offset, uint64_t length) {
 }
 
 Result<void> VhdImage::map_below(std::vector<Extent>& extents, uint64_t offset, uint64_t length) {
-  return append_backing_extents(extents, parent_.get(), differencing(), offset, length);
+  return append_backing_extents(extents, parent_.get(), offset, length);
 }
 
 }  // namespace cella::block::vhd

@@ -16,21 +16,14 @@ constexpr uint64_t kSectorsPerPage = kBitmapPageSize * 8;
 constexpr uint64_t kPagesPerBitmapBlock = kSectorBitmapBlockSize / kBitmapPageSize;
 constexpr size_t kBitmapCachePages = 2048;  // 8 MiB
 
-// How a block's contents are found, by payload state ([MS-VHDX] 2.5.1.1). Undefined and
-// unmapped blocks may read as anything; Cella reads them as zeros, never as stale data.
-enum class Source { kZero, kBelow, kFile, kBitmap };
-Source source_of(uint8_t state, bool differencing) {
-  switch (static_cast<PayloadState>(state)) {
-    case PayloadState::kFullyPresent:
-      return Source::kFile;
-    case PayloadState::kPartiallyPresent:
-      return Source::kBitmap;
-    case PayloadState::kNotPresent:
-      return differencing ? Source::kBelow : Source::kZero;
-    default:
-      return Source::kZero;
-  }
-}
+// Where a block's contents come from, by payload state ([MS-VHDX] 2.5.1.1): not present
+// blocks from below (the parent, or zeros without one); zero, unmapped and undefined blocks are
+// zeros in this image (undefined and unmapped may read as anything: Cella never shows stale
+// data); present blocks from the file, wholly or per the sector bitmap. Reserved states (4, 5)
+// never get here: the BAT check marks them corrupt.
+enum class Source { kBelow, kZero, kFile, kBitmap };
+constexpr Source kSources[8] = {Source::kBelow, Source::kZero, Source::kZero, Source::kZero,
+                                Source::kZero,  Source::kZero, Source::kFile, Source::kBitmap};
 
 }  // namespace
 
@@ -71,7 +64,7 @@ Result<void> VhdxImage::read_block(uint64_t block, uint64_t offset_in_block,
   CELLA_TRY(check_block_usable(block));
   const uint64_t entry = payload_entry(block);
   const uint64_t disk_offset = block * metadata_.block_size + offset_in_block;
-  switch (source_of(entry_state(entry), differencing())) {
+  switch (kSources[entry_state(entry)]) {
     case Source::kZero:
       std::memset(out.data(), 0, out.size());
       return ok();
@@ -133,7 +126,7 @@ Result<std::vector<Extent>> VhdxImage::map(uint64_t offset, uint64_t length) {
     CELLA_TRY(check_block_usable(block));
     const uint64_t entry = payload_entry(block);
     const uint64_t host = entry_offset(entry) + (at - block * block_size);
-    switch (source_of(entry_state(entry), differencing())) {
+    switch (kSources[entry_state(entry)]) {
       case Source::kZero:
         append_extent(extents, make_extent(at, block_end - at, ExtentKind::kZero));
         at = block_end;
@@ -173,7 +166,7 @@ Result<std::vector<Extent>> VhdxImage::map(uint64_t offset, uint64_t length) {
 }
 
 Result<void> VhdxImage::map_below(std::vector<Extent>& extents, uint64_t offset, uint64_t length) {
-  return append_backing_extents(extents, parent_.get(), differencing(), offset, length);
+  return append_backing_extents(extents, parent_.get(), offset, length);
 }
 
 }  // namespace cella::block::vhdx
