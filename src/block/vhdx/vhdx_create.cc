@@ -73,6 +73,11 @@ Result<Plan> plan(const CreateOptions& options) {
     plan.locator = {{"parent_linkage", linkage},
                     {"relative_path", windows_relative_path(parent_path, folder)}};
   }
+  if (options.backing_file.empty()) {
+    // A disk smaller than the default block gets the smallest block holding it: no block (and,
+    // for a fixed disk, no reservation) reaches far past the end of the disk.
+    while (default_block > kMinBlockSize && default_block / 2 >= size) default_block /= 2;
+  }
   CELLA_TRY_ASSIGN(block_size, size_option(options, "block_size", default_block));
   if (block_size == 0) block_size = default_block;  // qemu-img's "0: automatic"
   if (block_size < kMinBlockSize || block_size > kMaxBlockSize || !is_power_of_two(block_size)) {
