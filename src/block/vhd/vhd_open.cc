@@ -181,6 +181,17 @@ Result<void> VhdImage::load_bat() {
       warnings_.push_back("rewrote the footer at the end of the file from the copy");
     }
   }
+  // Locators may reserve more space than their data uses (Platform Data Space: sectors per the
+  // specification, bytes for some writers): new blocks keep out of it.
+  for (int i = 0; i < kParentLocatorCount; ++i) {
+    const ParentLocator& locator = header_.locators[i];
+    if (locator.platform_code == 0) continue;
+    const uint64_t reserved = locator.data_space < kSectorSize
+                                  ? uint64_t{locator.data_space} * kSectorSize
+                                  : align_up(locator.data_space, kSectorSize);
+    ranges.push_back({locator.data_offset, std::min<uint64_t>(reserved, kMaxLocatorBytes),
+                      "parent locator space"});
+  }
   free_ = FreeSpace::gaps(ranges, 0, footer_offset_);
   if (!bat_problems_.empty() && file_.writable()) {
     return make_error(

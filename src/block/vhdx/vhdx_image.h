@@ -71,7 +71,11 @@ class VhdxImage final : public BlockImage {
   // Sector bitmap pages ([MS-VHDX] 2.4.2: bit n of the chunk's bitmap, least significant bit
   // first, is the chunk's n-th logical sector), cached by (chunk, page).
   Result<const std::vector<uint8_t>*> bitmap_page(uint64_t chunk, uint64_t page);
-  Result<bool> sector_present(uint64_t sector);  // a partially present block's sector
+  struct SectorRun {
+    bool present = false;  // in this file (bit set) or below
+    uint64_t count = 0;    // sectors from the first with the same bit
+  };
+  Result<SectorRun> sector_run(uint64_t first, uint64_t limit);  // limit > first
 
   // vhdx_write.cc
   Result<void> write_block(uint64_t block, uint64_t offset_in_block, std::span<const uint8_t> data,

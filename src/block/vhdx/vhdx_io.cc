@@ -36,12 +36,34 @@ Result<const std::vector<uint8_t>*> VhdxImage::bitmap_page(uint64_t chunk, uint6
   return &bitmap_pages_.emplace(key, std::move(bytes)).first->second;
 }
 
-Result<bool> VhdxImage::sector_present(uint64_t sector) {
-  const uint64_t chunk = sector / kSectorsPerBitmapBlock;
-  const uint64_t bit = sector % kSectorsPerBitmapBlock;
-  CELLA_TRY_ASSIGN(page, bitmap_page(chunk, bit / kSectorsPerPage));
-  const uint64_t in_page = bit % kSectorsPerPage;
-  return ((*page)[in_page / 8] >> (in_page % 8)) & 1;
+Result<VhdxImage::SectorRun> VhdxImage::sector_run(uint64_t first, uint64_t limit) {
+  SectorRun run;
+  uint64_t sector = first;
+  while (sector < limit) {
+    const uint64_t chunk = sector / kSectorsPerBitmapBlock;
+    const uint64_t bit = sector % kSectorsPerBitmapBlock;
+    CELLA_TRY_ASSIGN(page, bitmap_page(chunk, bit / kSectorsPerPage));
+    const std::vector<uint8_t>& bytes = *page;
+    const uint64_t page_end = std::min(limit, sector - bit % kSectorsPerPage + kSectorsPerPage);
+    for (; sector < page_end; ++sector) {
+      const uint64_t in_page = sector % kSectorsPerPage;
+      const uint8_t byte = bytes[in_page / 8];
+      if (in_page % 8 == 0 && sector + 8 <= page_end && sector > first &&
+          byte == (run.present ? 0xFF : 0x00)) {
+        sector += 7;  // a whole byte of the run
+        continue;
+      }
+      const bool present = (byte >> (in_page % 8)) & 1;
+      if (sector == first) {
+        run.present = present;
+      } else if (present != run.present) {
+        run.count = sector - first;
+        return run;
+      }
+    }
+  }
+  run.count = sector - first;
+  return run;
 }
 
 Result<void> VhdxImage::read(uint64_t offset, std::span<uint8_t> out) {
@@ -76,20 +98,15 @@ Result<void> VhdxImage::read_block(uint64_t block, uint64_t offset_in_block,
       break;
   }
   const uint64_t sector_size = metadata_.logical_sector_size;
+  const uint64_t last_sector = (disk_offset + out.size() - 1) / sector_size;
   uint64_t at = 0;
   while (at < out.size()) {
     const uint64_t sector = (disk_offset + at) / sector_size;
-    CELLA_TRY_ASSIGN(present, sector_present(sector));
-    uint64_t end_sector = sector + 1;
-    const uint64_t last_sector = (disk_offset + out.size() - 1) / sector_size;
-    while (end_sector <= last_sector) {
-      CELLA_TRY_ASSIGN(next, sector_present(end_sector));
-      if (next != present) break;
-      ++end_sector;
-    }
-    const uint64_t run_end = std::min<uint64_t>(out.size(), end_sector * sector_size - disk_offset);
+    CELLA_TRY_ASSIGN(run, sector_run(sector, last_sector + 1));
+    const uint64_t run_end =
+        std::min<uint64_t>(out.size(), (sector + run.count) * sector_size - disk_offset);
     std::span<uint8_t> piece = out.subspan(at, run_end - at);
-    if (present) {
+    if (run.present) {
       CELLA_TRY(file_.read(entry_offset(entry) + offset_in_block + at, piece));
     } else {
       CELLA_TRY(read_below(disk_offset + at, piece));
@@ -143,15 +160,11 @@ Result<std::vector<Extent>> VhdxImage::map(uint64_t offset, uint64_t length) {
       case Source::kBitmap:
         break;
     }
+    const uint64_t last_sector = (block_end - 1) / sector_size;
     while (at < block_end) {
-      CELLA_TRY_ASSIGN(present, sector_present(at / sector_size));
-      uint64_t run_end = std::min(block_end, (at / sector_size + 1) * sector_size);
-      while (run_end < block_end) {
-        CELLA_TRY_ASSIGN(next, sector_present(run_end / sector_size));
-        if (next != present) break;
-        run_end = std::min(block_end, run_end + sector_size);
-      }
-      if (present) {
+      CELLA_TRY_ASSIGN(run, sector_run(at / sector_size, last_sector + 1));
+      const uint64_t run_end = std::min(block_end, (at / sector_size + run.count) * sector_size);
+      if (run.present) {
         append_extent(extents, make_extent(at, run_end - at, ExtentKind::kData, 0,
                                            static_cast<int64_t>(entry_offset(entry) +
                                                                 (at - block * block_size)),
