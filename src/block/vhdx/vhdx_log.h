@@ -81,6 +81,7 @@ class LogWriter {
     sequence_ = 1;
     position_ = 0;
   }
+  // `file_size`: the length that holds every structure once the pages are applied.
   Result<void> write(HostFile& file, const std::vector<PageUpdate>& pages, uint64_t file_size);
 
  private:

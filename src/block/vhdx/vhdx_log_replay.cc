@@ -90,10 +90,11 @@ Result<void> LogWriter::write_entry(HostFile& file, std::span<const PageUpdate> 
   store_le<uint64_t>(h + 16, sequence_);
   store_le<uint32_t>(h + 24, static_cast<uint32_t>(pages.size()));
   log_.guid.store_ms(h + 32);
-  // FlushedFileOffset and LastFileOffset: the file, just flushed, is this long and holds
-  // every structure.
-  store_le<uint64_t>(h + 48, file_size);
-  store_le<uint64_t>(h + 56, file_size);
+  // [MS-VHDX] 2.3.1.1: FlushedFileOffset, a length the file (just flushed) has at least, and
+  // LastFileOffset, a length that holds every structure; both multiples of 1 MiB.
+  CELLA_TRY_ASSIGN(flushed_size, file.size());
+  store_le<uint64_t>(h + 48, align_down(flushed_size, kAlignment));
+  store_le<uint64_t>(h + 56, align_up(file_size, kAlignment));
   for (size_t i = 0; i < pages.size(); ++i) {
     uint8_t* d = h + 64 + i * 32;  // [MS-VHDX] 2.3.1.3 Data Descriptor
     std::memcpy(d, "desc", 4);
