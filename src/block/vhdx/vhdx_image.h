@@ -58,6 +58,10 @@ class VhdxImage final : public BlockImage {
   Result<void> update_headers(const Header& updated);
   Result<void> begin_modification();
 
+  // Reads of the file: through the log overlay of a read-only image with a dirty log.
+  Result<void> read_file(uint64_t offset, std::span<uint8_t> out) const;
+  Result<uint64_t> replayed_file_size() const;
+
   bool differencing() const { return metadata_.has_parent; }
   uint64_t payload_entry(uint64_t block) const { return bat_[layout_.payload_index(block)]; }
   uint64_t bitmap_entry(uint64_t chunk) const;
@@ -95,6 +99,7 @@ class VhdxImage final : public BlockImage {
   int current_header_ = 0;          // which of the two header slots holds header_
   std::vector<std::string> notes_;  // found while opening, for check and info
   bool log_replayed_ = false;
+  LogOverlay overlay_;  // a dirty log of a read-only open, replayed in memory only
   bool session_started_ = false;
   std::vector<RegionEntry> regions_;
   RegionEntry bat_region_, metadata_region_;

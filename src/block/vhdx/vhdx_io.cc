@@ -32,7 +32,7 @@ Result<const std::vector<uint8_t>*> VhdxImage::bitmap_page(uint64_t chunk, uint6
   if (auto it = bitmap_pages_.find(key); it != bitmap_pages_.end()) return &it->second;
   if (bitmap_pages_.size() >= kBitmapCachePages) bitmap_pages_.clear();
   std::vector<uint8_t> bytes(kBitmapPageSize);
-  CELLA_TRY(file_.read(entry_offset(bitmap_entry(chunk)) + page * kBitmapPageSize, bytes));
+  CELLA_TRY(read_file(entry_offset(bitmap_entry(chunk)) + page * kBitmapPageSize, bytes));
   return &bitmap_pages_.emplace(key, std::move(bytes)).first->second;
 }
 
@@ -93,7 +93,7 @@ Result<void> VhdxImage::read_block(uint64_t block, uint64_t offset_in_block,
     case Source::kBelow:
       return read_below(disk_offset, out);
     case Source::kFile:
-      return file_.read(entry_offset(entry) + offset_in_block, out);
+      return read_file(entry_offset(entry) + offset_in_block, out);
     case Source::kBitmap:
       break;
   }
@@ -107,7 +107,7 @@ Result<void> VhdxImage::read_block(uint64_t block, uint64_t offset_in_block,
         std::min<uint64_t>(out.size(), (sector + run.count) * sector_size - disk_offset);
     std::span<uint8_t> piece = out.subspan(at, run_end - at);
     if (run.present) {
-      CELLA_TRY(file_.read(entry_offset(entry) + offset_in_block + at, piece));
+      CELLA_TRY(read_file(entry_offset(entry) + offset_in_block + at, piece));
     } else {
       CELLA_TRY(read_below(disk_offset + at, piece));
     }

@@ -6,11 +6,13 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <span>
 #include <vector>
 
 #include "base/result.h"
+#include "block/file_space.h"
 #include "block/guid.h"
 #include "block/host_file.h"
 
@@ -59,11 +61,29 @@ Result<std::optional<LogEntry>> read_log_entry(const HostFile& file, const LogRe
 // log holds nothing to replay.
 Result<std::vector<LogEntry>> find_active_sequence(const HostFile& file, const LogRegion& log);
 
-// Applies the sequence to the file: every data and zero descriptor in order, then extends the
-// file to the head's LastFileOffset, then flushes. Refuses a file shorter than the head's
-// FlushedFileOffset (truncated) and descriptors that point into the header area or the log.
-Result<void> replay_log(HostFile& file, const LogRegion& log,
-                        const std::vector<LogEntry>& sequence);
+// What the file holds once a sequence is replayed, kept in memory: the pages the data
+// descriptors write and the ranges the zero descriptors clear, later entries over earlier ones.
+// Building it refuses a file shorter than the head's FlushedFileOffset (truncated) and
+// descriptors that point into the file identifier, the headers or the log.
+class LogOverlay {
+ public:
+  static Result<LogOverlay> build(const HostFile& file, const LogRegion& log,
+                                  const std::vector<LogEntry>& sequence);
+  bool empty() const { return entries_ == 0; }
+  size_t entries() const { return entries_; }
+  // The file's length after the replay: at least the head's LastFileOffset.
+  uint64_t file_size() const { return file_size_; }
+  // Patches bytes read from the file at `offset` with what the log changes there.
+  void apply(uint64_t offset, std::span<uint8_t> bytes) const;
+  // Applies the overlay to the file for good, then flushes ([MS-VHDX] 2.3.3 replay).
+  Result<void> write_to(HostFile& file) const;
+
+ private:
+  std::map<uint64_t, std::array<uint8_t, kLogSector>> pages_;
+  FreeSpace zeros_;
+  uint64_t file_size_ = 0;
+  size_t entries_ = 0;
+};
 
 // One 4 KiB page of metadata to change, at a 4 KiB-aligned file offset.
 struct PageUpdate {

@@ -60,31 +60,49 @@ Result<void> VhdxImage::replay_if_needed() {
   const LogRegion log{header_.log_offset, header_.log_length, header_.log_guid};
   CELLA_TRY_ASSIGN(sequence, find_active_sequence(file_, log));
   if (sequence.empty()) return ok();
+  CELLA_TRY_ASSIGN(overlay, LogOverlay::build(file_, log, sequence));
+  const char* entries = sequence.size() == 1 ? "entry" : "entries";
   if (read_only()) {
-    return make_error(
-        "the metadata log holds {} unapplied {} (the image was not closed "
-        "cleanly); open it read-write once to replay the log, for example with "
-        "`cella img check -r all`",
-        sequence.size(), sequence.size() == 1 ? "entry" : "entries");
+    // [MS-VHDX] 2.3.3 asks for the log to be replayed before the image is used; a read-only
+    // open cannot write, so it reads through the replayed pages in memory and says so.
+    notes_.push_back(fmt::format(
+        "the metadata log holds {} unapplied {} (the image was not closed cleanly): they are "
+        "applied in memory only; a read-write open replays them into the file",
+        sequence.size(), entries));
+    log::warn("{}: {}", path(), notes_.back());
+    overlay_ = std::move(overlay);
+    return ok();
   }
-  CELLA_TRY(replay_log(file_, log, sequence));
+  CELLA_TRY(overlay.write_to(file_));
   // [MS-VHDX] 2.3.3: once replayed, the log is empty: a zero LogGuid says so.
   Header updated = header_;
   updated.log_guid = Guid{};
   CELLA_TRY(update_headers(updated));
   log_replayed_ = true;
   notes_.push_back(fmt::format("replayed {} metadata log {} left by an unclean shutdown",
-                               sequence.size(), sequence.size() == 1 ? "entry" : "entries"));
+                               sequence.size(), entries));
   return ok();
 }
 
+Result<void> VhdxImage::read_file(uint64_t offset, std::span<uint8_t> out) const {
+  if (overlay_.empty()) return file_.read(offset, out);
+  CELLA_TRY(file_.read_zero_filled(offset, out));  // the log may have grown the file
+  overlay_.apply(offset, out);
+  return ok();
+}
+
+Result<uint64_t> VhdxImage::replayed_file_size() const {
+  CELLA_TRY_ASSIGN(size, file_.size());
+  return std::max(size, overlay_.file_size());
+}
+
 Result<void> VhdxImage::load_regions() {
-  CELLA_TRY_ASSIGN(file_size, file_.size());
+  CELLA_TRY_ASSIGN(file_size, replayed_file_size());
   Result<std::vector<RegionEntry>> tables[2] = {make_error("unread"), make_error("unread")};
   std::vector<uint8_t> raw[2];
   for (int i = 0; i < 2; ++i) {
     raw[i].resize(kRegionTableSize);
-    CELLA_TRY(file_.read(kRegionTableOffsets[i], raw[i]));
+    CELLA_TRY(read_file(kRegionTableOffsets[i], raw[i]));
     tables[i] = parse_region_table(raw[i]);
   }
   if (!tables[0] && !tables[1]) {
@@ -139,12 +157,12 @@ Result<void> VhdxImage::load_regions() {
 
 Result<void> VhdxImage::load_metadata() {
   std::vector<uint8_t> table(kMetadataTableSize);
-  CELLA_TRY(file_.read(metadata_region_.file_offset, table));
+  CELLA_TRY(read_file(metadata_region_.file_offset, table));
   CELLA_TRY_ASSIGN(entries, parse_metadata_table(table));
   metadata_entries_ = entries;
   auto read_item = [&](uint64_t offset, uint32_t length) -> Result<std::vector<uint8_t>> {
     std::vector<uint8_t> bytes(length);
-    CELLA_TRY(file_.read(metadata_region_.file_offset + offset, bytes));
+    CELLA_TRY(read_file(metadata_region_.file_offset + offset, bytes));
     return bytes;
   };
   CELLA_TRY_ASSIGN(metadata, decode_metadata(entries, metadata_region_.length, read_item));
@@ -163,11 +181,11 @@ Result<void> VhdxImage::load_metadata() {
 }
 
 Result<void> VhdxImage::load_bat() {
-  CELLA_TRY_ASSIGN(file_size, file_.size());
+  CELLA_TRY_ASSIGN(file_size, replayed_file_size());
   // Whole 4 KiB pages of the table, as the log rewrites them.
   const uint64_t bytes = align_up(layout_.total_entries * 8, kLogSector);
   std::vector<uint8_t> raw(bytes);
-  CELLA_TRY(file_.read(bat_region_.file_offset, raw));
+  CELLA_TRY(read_file(bat_region_.file_offset, raw));
   bat_.resize(bytes / 8);
   for (size_t i = 0; i < bat_.size(); ++i) bat_[i] = load_le<uint64_t>(&raw[i * 8]);
   bad_entries_.assign(bat_.size(), false);
