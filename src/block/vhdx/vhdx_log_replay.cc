@@ -3,7 +3,6 @@
 #include <cstring>
 
 #include "base/bits.h"
-#include "base/crc32c.h"
 #include "block/vhdx/vhdx_format.h"
 #include "block/vhdx/vhdx_log.h"
 
