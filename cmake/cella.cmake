@@ -7,9 +7,9 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   add_compile_options(-Wno-array-bounds -Wno-stringop-overflow -Wno-maybe-uninitialized)
 endif()
 
+# libFuzzer needs coverage instrumentation in the libraries under test, not just in the
+# fuzz targets (which add -fsanitize=fuzzer themselves).
 if(CELLA_FUZZ)
-  # Every library gets libFuzzer's coverage instrumentation (the fuzz targets link libFuzzer):
-  # without it the fuzzers would only see coverage of their own source file.
   add_compile_options(-fsanitize=fuzzer-no-link)
 endif()
 

@@ -8,12 +8,26 @@ namespace cella::soft {
 std::span<const FormSpec> all_forms() {
   static const std::vector<FormSpec> forms = [] {
     using Group = std::span<const FormSpec> (*)();
+    // clang-format off
     static constexpr Group kGroups[] = {
         &alu_forms,
         &data_forms,
         &control_forms,
         &misc_forms,
+        &shift_forms,
+        &muldiv_forms,
+        &bit_forms,
+        &bmi_forms,
+        &string_forms,
+        &atomic_forms,
+        &x87_arith_forms,
+        &x87_compare_forms,
+        &x87_control_forms,
+        &x87_load_store_forms,
+        &x87_state_forms,
+        &x87_transcendental_forms,
     };
+    // clang-format on
     std::vector<FormSpec> all;
     for (Group group : kGroups) {
       const auto forms_of_group = group();
