@@ -8,23 +8,30 @@
 
 namespace cella::block {
 
-std::string Overlap::message() const {
-  return fmt::format("{} (bytes {:#x}..{:#x}) overlaps {} (bytes {:#x}..{:#x})", later.what,
-                     later.offset, later.end(), earlier.what, earlier.offset, earlier.end());
+std::string FileRange::name() const {
+  return kind != nullptr ? fmt::format("{} {}", kind, number) : what;
 }
 
-std::vector<Overlap> find_overlaps(std::vector<FileRange>& ranges) {
-  std::sort(ranges.begin(), ranges.end(), [](const FileRange& a, const FileRange& b) {
-    return a.offset != b.offset ? a.offset < b.offset : a.length < b.length;
+std::string Overlap::message() const {
+  return fmt::format("{} (bytes {:#x}..{:#x}) overlaps {} (bytes {:#x}..{:#x})", later->name(),
+                     later->offset, later->end(), earlier->name(), earlier->offset, earlier->end());
+}
+
+std::vector<Overlap> find_overlaps(const std::vector<FileRange>& ranges) {
+  std::vector<const FileRange*> sorted;
+  sorted.reserve(ranges.size());
+  for (const FileRange& range : ranges) sorted.push_back(&range);
+  std::sort(sorted.begin(), sorted.end(), [](const FileRange* a, const FileRange* b) {
+    return a->offset != b->offset ? a->offset < b->offset : a->length < b->length;
   });
   std::vector<Overlap> overlaps;
   const FileRange* furthest = nullptr;  // the range reaching furthest so far
-  for (const FileRange& range : ranges) {
-    if (range.length == 0) continue;
-    if (furthest != nullptr && range.offset < furthest->end()) {
-      overlaps.push_back({*furthest, range});
+  for (const FileRange* range : sorted) {
+    if (range->length == 0) continue;
+    if (furthest != nullptr && range->offset < furthest->end()) {
+      overlaps.push_back({furthest, range});
     }
-    if (furthest == nullptr || range.end() > furthest->end()) furthest = &range;
+    if (furthest == nullptr || range->end() > furthest->end()) furthest = range;
   }
   return overlaps;
 }

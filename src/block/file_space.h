@@ -3,6 +3,8 @@
 // overlap?" (hostile images, `check`) and "which gaps are free?" (reuse before growing the file).
 #pragma once
 
+#include <fmt/format.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -14,18 +16,25 @@ namespace cella::block {
 struct FileRange {
   uint64_t offset = 0;
   uint64_t length = 0;
-  std::string what;  // for messages: "BAT", "block 12", ...
-  int64_t tag = -1;  // the caller's index (a block number), -1 for metadata
+  std::string what;  // for messages: "BAT", "parent locator 1"...; empty in numbered ranges
+  int64_t tag = -1;  // the caller's index (a BAT entry), -1 for metadata
+  // Numbered ranges (one per block, and a hostile image has millions) are named `kind number`,
+  // formatted only when a message needs it.
+  const char* kind = nullptr;
+  uint64_t number = 0;
   uint64_t end() const { return offset + length; }
+  std::string name() const;
 };
 
+// Two ranges that share bytes; the pointers are into the vector given to find_overlaps.
 struct Overlap {
-  FileRange earlier, later;
+  const FileRange* earlier;
+  const FileRange* later;
   std::string message() const;
 };
 
-// Sorts `ranges` by offset and returns each range that overlaps an earlier one.
-std::vector<Overlap> find_overlaps(std::vector<FileRange>& ranges);
+// Each range that overlaps an earlier one (in order of offset).
+std::vector<Overlap> find_overlaps(const std::vector<FileRange>& ranges);
 
 // Free byte ranges of a file, merged and ordered.
 class FreeSpace {
@@ -45,3 +54,11 @@ class FreeSpace {
 };
 
 }  // namespace cella::block
+
+// `problems.add("{}", overlap)` formats the message only when it is kept.
+template <>
+struct fmt::formatter<cella::block::Overlap> : fmt::formatter<std::string> {
+  auto format(const cella::block::Overlap& overlap, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string>::format(overlap.message(), ctx);
+  }
+};

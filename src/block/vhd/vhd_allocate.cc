@@ -82,6 +82,7 @@ Result<void> VhdImage::write_bat_entries(uint64_t first, uint64_t count) {
 Result<void> VhdImage::discard(uint64_t offset, uint64_t length) {
   if (read_only()) return make_error("{}: the image is open read-only", path());
   CELLA_TRY(check_range(offset, length, "discard"));
+  if (length == 0) return ok();                            // fallocate refuses empty ranges
   if (!sparse()) return file_.punch_hole(offset, length);  // fixed: the host file gets a hole
   std::vector<uint64_t> released;
   const uint64_t end = offset + length;

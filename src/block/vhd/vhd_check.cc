@@ -34,10 +34,7 @@ Result<CheckReport> VhdImage::check(bool repair) {
   }
   if (!sparse()) return report;
 
-  for (const std::string& problem : bat_problems_) {
-    ++report.corruptions;
-    report.messages.push_back(problem);
-  }
+  bat_problems_.report_to(report);
   report.total_clusters = block_count();
   for (uint64_t block = 0; block < block_count(); ++block) {
     if (block_offset(block) >= 0) ++report.allocated_clusters;

@@ -13,6 +13,7 @@
 #include "block/file_space.h"
 #include "block/format_registry.h"
 #include "block/host_file.h"
+#include "block/problem_list.h"
 #include "block/vhd/vhd_format.h"
 
 namespace cella::block::vhd {
@@ -95,10 +96,10 @@ class VhdImage final : public BlockImage {
   DynamicHeader header_;
   std::vector<uint32_t> bat_;
   uint32_t block_size_ = 0;
-  uint32_t bitmap_bytes_ = 0;              // sector bitmap, padded to whole sectors
-  std::vector<std::string> bat_problems_;  // out-of-range or overlapping entries
-  std::vector<bool> bad_blocks_;           // blocks named by bat_problems_
-  FreeSpace free_;                         // gaps between structures that new blocks can reuse
+  uint32_t bitmap_bytes_ = 0;     // sector bitmap, padded to whole sectors
+  ProblemList bat_problems_;      // out-of-range or overlapping entries
+  std::vector<bool> bad_blocks_;  // blocks named by bat_problems_
+  FreeSpace free_;                // gaps between structures that new blocks can reuse
   std::unordered_map<uint64_t, std::vector<uint8_t>> bitmaps_;  // cache, by block
   std::unordered_map<uint64_t, uint64_t> pending_;              // allocated, not yet in the BAT
   std::unique_ptr<BlockImage> parent_;

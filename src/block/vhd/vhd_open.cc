@@ -153,20 +153,24 @@ Result<void> VhdImage::load_bat() {
   const uint64_t limit = footer_offset_ != 0 ? footer_offset_ : file_size;
   std::vector<FileRange> ranges = metadata_ranges();
   bad_blocks_.assign(entries, false);
-  for (uint32_t i = 0; i < entries; ++i) {
+  // [VHD] "Dynamic Disk Header Format", Max Table Entries "should be equal to the number of
+  // blocks in the disk": entries past the disk's end are ignored (a hostile table has millions;
+  // `resize` writes them as unused before the disk grows over them).
+  std::fill(bat_.begin() + static_cast<std::ptrdiff_t>(block_count()), bat_.end(), kUnusedBatEntry);
+  for (uint32_t i = 0; i < block_count(); ++i) {
     if (bat_[i] == kUnusedBatEntry) continue;
     const uint64_t offset = uint64_t{bat_[i]} * kSectorSize;
     if (offset > limit || block_footprint() > limit - offset) {
-      bat_problems_.push_back(fmt::format(
-          "BAT entry {} points at sector {:#x}, beyond the end of the image data", i, bat_[i]));
+      bat_problems_.add("BAT entry {} points at sector {:#x}, beyond the end of the image data", i,
+                        bat_[i]);
       bad_blocks_[i] = true;
       continue;
     }
-    ranges.push_back({offset, block_footprint(), fmt::format("block {}", i), i});
+    ranges.push_back({offset, block_footprint(), {}, i, "block", i});
   }
   for (const Overlap& overlap : find_overlaps(ranges)) {
-    bat_problems_.push_back(overlap.message());
-    for (const FileRange* side : {&overlap.earlier, &overlap.later}) {
+    bat_problems_.add("{}", overlap);
+    for (const FileRange* side : {overlap.earlier, overlap.later}) {
       if (side->tag >= 0) bad_blocks_[static_cast<size_t>(side->tag)] = true;
     }
   }
@@ -194,10 +198,8 @@ Result<void> VhdImage::load_bat() {
   }
   free_ = FreeSpace::gaps(ranges, 0, footer_offset_);
   if (!bat_problems_.empty() && file_.writable()) {
-    return make_error(
-        "the image is corrupt and cannot be opened for writing: {}{}", bat_problems_.front(),
-        bat_problems_.size() > 1 ? fmt::format(" (and {} more problems)", bat_problems_.size() - 1)
-                                 : "");
+    return make_error("the image is corrupt and cannot be opened for writing: {}",
+                      bat_problems_.summary());
   }
   return ok();
 }

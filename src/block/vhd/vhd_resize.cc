@@ -43,13 +43,13 @@ Result<void> VhdImage::resize(uint64_t new_size) {
   if (blocks > header_.max_table_entries) {
     CELLA_TRY(grow_bat(static_cast<uint32_t>(blocks)));
   }
-  // Blocks that were allocated past the old end (left by another tool) must not reappear.
+  // Entries past the old end were ignored at open (and read as unused in memory); whatever
+  // another tool left in them on disk must not reappear once the disk covers them.
   const uint64_t old_blocks = block_count();
-  std::vector<uint64_t> stale;
-  for (uint64_t block = old_blocks; block < blocks; ++block) {
-    if (block_offset(block) >= 0) stale.push_back(block);
+  if (blocks > old_blocks) {
+    CELLA_TRY(write_bat_entries(old_blocks, blocks - old_blocks));
+    CELLA_TRY(file_.flush());
   }
-  CELLA_TRY(release_blocks(stale));
   footer_ = updated;
   CELLA_TRY(write_footer_at(footer_offset_));
   CELLA_TRY(file_.flush());

@@ -37,10 +37,7 @@ Result<CheckReport> VhdxImage::check(bool repair) {
     ++report.corruptions_fixed;
     report.messages.push_back("repaired: rewrote both region tables");
   }
-  for (const std::string& problem : bat_problems_) {
-    ++report.corruptions;
-    report.messages.push_back(problem);
-  }
+  bat_problems_.report_to(report);
   report.total_clusters = layout_.payload_blocks;
   for (uint64_t block = 0; block < layout_.payload_blocks; ++block) {
     const uint8_t state = entry_state(payload_entry(block));

@@ -13,6 +13,7 @@
 #include "block/file_space.h"
 #include "block/format_registry.h"
 #include "block/host_file.h"
+#include "block/problem_list.h"
 #include "block/vhdx/vhdx_bat.h"
 #include "block/vhdx/vhdx_format.h"
 #include "block/vhdx/vhdx_log.h"
@@ -107,7 +108,7 @@ class VhdxImage final : public BlockImage {
   Metadata metadata_;
   BatLayout layout_;
   std::vector<uint64_t> bat_;
-  std::vector<std::string> bat_problems_;
+  ProblemList bat_problems_;
   std::vector<bool> bad_entries_;  // by BAT index
   FreeSpace free_;
   uint64_t file_end_ = 0;  // the file's length: a multiple of 1 MiB once written

@@ -195,66 +195,65 @@ Result<void> VhdxImage::load_bat() {
       {header_.log_offset, header_.log_length, "log"},
       {bat_region_.file_offset, bat_region_.length, "BAT region"},
       {metadata_region_.file_offset, metadata_region_.length, "metadata region"}};
-  auto problem = [&](uint64_t index, std::string message) {
-    bat_problems_.push_back(std::move(message));
-    bad_entries_[index] = true;
-  };
-  auto claim = [&](uint64_t index, uint64_t length, const std::string& what, bool required) {
+  auto claim = [&](uint64_t index, uint64_t length, const char* kind, uint64_t number,
+                   bool required) {
     const uint64_t offset = entry_offset(bat_[index]);
     if (offset < kHeaderSectionSize || offset > file_size || length > file_size - offset) {
       if (required) {
-        problem(index, fmt::format("{} (BAT entry {}) is at {:#x}, outside the file", what, index,
-                                   offset));
+        bat_problems_.add("{} {} (BAT entry {}) is at {:#x}, outside the file", kind, number, index,
+                          offset);
+        bad_entries_[index] = true;
       }
       return;
     }
-    ranges.push_back({offset, length, what, static_cast<int64_t>(index)});
+    ranges.push_back({offset, length, {}, static_cast<int64_t>(index), kind, number});
   };
+  constexpr const char* kPayload = "payload block";
   for (uint64_t block = 0; block < layout_.payload_blocks; ++block) {
     const uint64_t index = layout_.payload_index(block);
     const uint8_t state = entry_state(bat_[index]);
-    const std::string what = fmt::format("payload block {}", block);
     const auto typed = static_cast<PayloadState>(state);
     if (state == 4 || state == 5 || (typed == PayloadState::kPartiallyPresent && !differencing())) {
-      problem(index,
-              fmt::format("{} has state {}, invalid in a{} image", what, payload_state_name(state),
-                          differencing() ? " differencing" : " non-differencing"));
+      bat_problems_.add("{} {} has state {}, invalid in a{} image", kPayload, block,
+                        payload_state_name(state),
+                        differencing() ? " differencing" : " non-differencing");
+      bad_entries_[index] = true;
     } else if (typed == PayloadState::kFullyPresent || typed == PayloadState::kPartiallyPresent) {
-      claim(index, metadata_.block_size, what, true);
+      claim(index, metadata_.block_size, kPayload, block, true);
       if (typed == PayloadState::kPartiallyPresent &&
           entry_state(bitmap_entry(block / layout_.chunk_ratio)) !=
               static_cast<uint8_t>(BitmapState::kPresent)) {
-        problem(index,
-                fmt::format("{} is partially present but its chunk has no sector bitmap", what));
+        bat_problems_.add("{} {} is partially present but its chunk has no sector bitmap", kPayload,
+                          block);
+        bad_entries_[index] = true;
       }
     } else if (entry_offset(bat_[index]) != 0) {
-      claim(index, metadata_.block_size, what, false);  // space kept for a zero/unmapped block
+      claim(index, metadata_.block_size, kPayload, block, false);  // kept for a zero block
     }
   }
+  constexpr const char* kBitmap = "sector bitmap block";
   for (uint64_t chunk = 0; chunk < layout_.bitmap_blocks; ++chunk) {
     const uint64_t index = layout_.bitmap_index(chunk);
     if (index >= layout_.total_entries) break;
     const uint8_t state = entry_state(bat_[index]);
-    const std::string what = fmt::format("sector bitmap block {}", chunk);
     if (state == static_cast<uint8_t>(BitmapState::kPresent)) {
-      claim(index, kSectorBitmapBlockSize, what, true);
+      claim(index, kSectorBitmapBlockSize, kBitmap, chunk, true);
     } else if (state != static_cast<uint8_t>(BitmapState::kNotPresent)) {
-      problem(index, fmt::format("{} has the invalid state {}", what, state));
+      bat_problems_.add("{} {} has the invalid state {}", kBitmap, chunk, state);
+      bad_entries_[index] = true;
     }
   }
   for (const Overlap& overlap : find_overlaps(ranges)) {
-    bat_problems_.push_back(overlap.message());
-    for (const FileRange* side : {&overlap.earlier, &overlap.later}) {
+    bat_problems_.add("{}", overlap);
+    for (const FileRange* side : {overlap.earlier, overlap.later}) {
       if (side->tag >= 0) bad_entries_[static_cast<size_t>(side->tag)] = true;
     }
   }
   file_end_ = align_up(file_size, kAlignment);
   free_ = FreeSpace::gaps(ranges, kHeaderSectionSize, file_end_);
   if (!bat_problems_.empty() && !read_only()) {
-    return make_error(
-        "the image is corrupt and cannot be opened for writing: {}{}", bat_problems_.front(),
-        bat_problems_.size() > 1 ? fmt::format(" (and {} more problems)", bat_problems_.size() - 1)
-                                 : "");
+    return make_error("the image is corrupt and cannot be opened for writing: {}",
+                      bat_problems_.summary());
   }
   return ok();
 }

@@ -169,6 +169,38 @@ TEST_F(VhdHostileTest, BatEntriesOutOfRangeOrOverlapping) {
   }
 }
 
+TEST_F(VhdHostileTest, EntriesPastTheDiskAreIgnored) {
+  // A table far larger than the disk, its spare entries naming sector 0 (the footer copy) and
+  // two blocks of data (2 and 3): the disk ends after block 1, so none of them count, and a
+  // grown disk reads zeros where they point.
+  DynamicSpec spec = small_dynamic();
+  spec.footer.size = 2 * kBlock;
+  spec.max_table_entries = 1 << 16;
+  spec.blocks[3] = {std::vector<bool>(8, true), pattern(3 * kBlock, kBlock, 1)};
+  std::vector<uint8_t> file = build_dynamic(spec);
+  for (uint32_t entry = 4; entry < spec.max_table_entries; ++entry) {
+    put_be(file, 1536 + 4 * entry, 0, 4);
+  }
+  write_file(path_, file);
+  auto image = open_ok(path_, false, "vhd");
+  ASSERT_NE(image, nullptr);
+  auto report = image->check(false);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->corruptions, 0u);
+  EXPECT_EQ(report->leaks, 2u);  // blocks 2 and 3: nothing in the disk references them
+  ASSERT_OK(image->resize(4 * kBlock));
+  std::vector<uint8_t> expected = pattern(0, kBlock, 1);
+  expected.resize(4 * kBlock, 0);
+  EXPECT_EQ(read_all(*image), expected);
+  image.reset();
+  image = open_ok(path_, true, "vhd");
+  ASSERT_NE(image, nullptr);
+  EXPECT_EQ(read_all(*image), expected);
+  report = image->check(false);
+  ASSERT_TRUE(report.ok());
+  EXPECT_EQ(report->corruptions, 0u);
+}
+
 TEST_F(VhdHostileTest, LocatorsOutOfRange) {
   DynamicSpec spec = small_dynamic();
   spec.footer.disk_type = 4;
