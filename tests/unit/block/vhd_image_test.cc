@@ -112,6 +112,9 @@ TEST_P(VhdImageTest, DiscardAndWriteZeroesReadAsZeros) {
   std::fill(expected.begin() + 2 * kBlock + 1024, expected.begin() + 2 * kBlock + 5120, 0);
   ASSERT_OK(image->write_zeroes(3 * kBlock + 100, 1000, true));  // partial sectors too
   std::fill(expected.begin() + 3 * kBlock + 100, expected.begin() + 3 * kBlock + 1100, 0);
+  ASSERT_OK(image->write_zeroes(3 * kBlock + 1200, 100, true));  // inside one sector
+  std::fill(expected.begin() + 3 * kBlock + 1200, expected.begin() + 3 * kBlock + 1300, 0);
+  ASSERT_OK(image->discard(kBlock / 2, 0));  // an empty range
   EXPECT_EQ(read_all(*image), expected);
   if (subformat() == "dynamic") {
     // The discarded block's space is reused by the next allocation: the file does not grow.
