@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "block/format_registry.h"
+
 namespace cella::block {
 
 namespace fs = std::filesystem;
@@ -12,11 +14,6 @@ namespace fs = std::filesystem;
 std::string windows_to_posix(std::string path) {
   std::replace(path.begin(), path.end(), '\\', '/');
   return path;
-}
-
-std::string resolve_against(const std::string& path, const std::string& child_path) {
-  if (path.empty() || path[0] == '/') return path;
-  return (fs::path(child_path).parent_path() / path).lexically_normal().string();
 }
 
 Result<std::string> find_parent(const std::vector<ParentCandidate>& candidates,
@@ -45,10 +42,12 @@ std::string windows_relative_path(const std::string& parent_absolute,
   return relative;
 }
 
+std::string resolve_against(const std::string& path, const std::string& child_path) {
+  return fs::path(resolve_backing_path(child_path, path)).lexically_normal().string();
+}
+
 std::string backing_file_path(const std::string& image_path, const std::string& backing_file) {
-  fs::path path(backing_file);
-  if (path.is_relative()) path = fs::absolute(image_path).parent_path() / path;
-  return path.lexically_normal().string();
+  return fs::absolute(resolve_backing_path(image_path, backing_file)).lexically_normal().string();
 }
 
 }  // namespace cella::block

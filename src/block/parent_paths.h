@@ -17,8 +17,6 @@ struct ParentCandidate {
 
 // '\' separators become '/'.
 std::string windows_to_posix(std::string path);
-// `path` when absolute, else `path` in the folder of `child_path`.
-std::string resolve_against(const std::string& path, const std::string& child_path);
 // The first candidate that is a regular file, or an error naming every candidate tried.
 Result<std::string> find_parent(const std::vector<ParentCandidate>& candidates,
                                 const std::string& child_path);
@@ -26,7 +24,11 @@ Result<std::string> find_parent(const std::vector<ParentCandidate>& candidates,
 // writers record: ".\parent.vhd", "..\base\parent.vhd".
 std::string windows_relative_path(const std::string& parent_absolute,
                                   const std::string& child_folder);
-// The absolute path of the parent named by `backing_file` (relative to the new image's folder).
+// `path` when absolute, else `path` in the folder of `child_path` (resolve_backing_path() in
+// format_registry.h), without "." and ".." steps.
+std::string resolve_against(const std::string& path, const std::string& child_path);
+// The absolute path of the parent named by `backing_file` (relative to the new image's folder,
+// as resolve_backing_path() in format_registry.h resolves it).
 std::string backing_file_path(const std::string& image_path, const std::string& backing_file);
 
 }  // namespace cella::block

@@ -81,7 +81,7 @@ Result<void> VhdImage::write_bat_entries(uint64_t first, uint64_t count) {
 
 Result<void> VhdImage::discard(uint64_t offset, uint64_t length) {
   if (read_only()) return make_error("{}: the image is open read-only", path());
-  CELLA_TRY(check_range(offset, length, "discard"));
+  CELLA_TRY(check_range("discard", offset, length));
   if (length == 0) return ok();                            // fallocate refuses empty ranges
   if (!sparse()) return file_.punch_hole(offset, length);  // fixed: the host file gets a hole
   std::vector<uint64_t> released;
@@ -133,7 +133,7 @@ Result<void> VhdImage::release_blocks(const std::vector<uint64_t>& blocks) {
 
 Result<void> VhdImage::write_zeroes(uint64_t offset, uint64_t length, bool may_unmap) {
   if (read_only()) return make_error("{}: the image is open read-only", path());
-  CELLA_TRY(check_range(offset, length, "write-zeroes"));
+  CELLA_TRY(check_range("write-zeroes", offset, length));
   if (!may_unmap || differencing()) return BlockImage::write_zeroes(offset, length, may_unmap);
   // Fixed and dynamic disks read discarded sectors as zeros: discard the whole sectors, write
   // zeros over the partial ones at the edges.
@@ -143,6 +143,12 @@ Result<void> VhdImage::write_zeroes(uint64_t offset, uint64_t length, bool may_u
   CELLA_TRY(BlockImage::write_zeroes(offset, inner_begin - offset, false));
   CELLA_TRY(discard(inner_begin, inner_end - inner_begin));
   return BlockImage::write_zeroes(inner_end, end - inner_end, false);
+}
+
+Result<void> VhdImage::make_empty() {
+  if (!differencing()) return make_error("{}: not a differencing disk", path());
+  // Every block leaves the BAT: the whole disk reads from the parent again.
+  return discard(0, size_);
 }
 
 }  // namespace cella::block::vhd

@@ -10,6 +10,26 @@
 
 namespace cella::block::vhd {
 
+// Whether a gap holds data. Punching blocks that do not start and end on host pages leaves
+// the pages they share allocated, as zeros: only a non-zero byte counts.
+Result<bool> VhdImage::gap_holds_data(uint64_t begin, uint64_t end) const {
+  std::vector<uint8_t> bytes;
+  uint64_t at = begin;
+  while (at < end) {
+    CELLA_TRY_ASSIGN(data, file_.next_data(at));
+    if (data >= end) return false;
+    CELLA_TRY_ASSIGN(hole, file_.next_hole(data));
+    const uint64_t run_end = std::min(end, hole);
+    for (uint64_t from = data; from < run_end; from += bytes.size()) {
+      bytes.resize(static_cast<size_t>(std::min<uint64_t>(run_end - from, 1 << 20)));
+      CELLA_TRY(file_.read(from, bytes));
+      if (std::any_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b != 0; })) return true;
+    }
+    at = run_end;
+  }
+  return false;
+}
+
 Result<CheckReport> VhdImage::check(bool repair) {
   CheckReport report;
   if (repair && read_only()) return make_error("{}: repairing needs a read-write open", path());
@@ -43,8 +63,8 @@ Result<CheckReport> VhdImage::check(bool repair) {
   std::vector<std::pair<uint64_t, uint64_t>> leaked;
   for (const auto& [begin, end] : free_.ranges()) {
     if (end - begin < block_footprint()) continue;
-    CELLA_TRY_ASSIGN(data, file_.next_data(begin));
-    if (data >= end) continue;
+    CELLA_TRY_ASSIGN(holds_data, gap_holds_data(begin, end));
+    if (!holds_data) continue;
     leaked.emplace_back(begin, end);
     const uint64_t blocks = (end - begin + block_footprint() - 1) / block_footprint();
     report.messages.push_back(fmt::format(

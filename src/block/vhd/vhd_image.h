@@ -36,6 +36,10 @@ class VhdImage final : public BlockImage {
   Result<CheckReport> check(bool repair) override;
   std::vector<InfoField> info() const override;
   BlockImage* backing() const override { return parent_.get(); }
+  std::string backing_file() const override;
+  std::string backing_format() const override { return differencing() ? "vhd" : ""; }
+  Result<void> make_empty() override;
+  Result<void> set_backing(const std::string& path, const std::string& format) override;
   const std::string& path() const override { return file_.path(); }
 
   const Footer& footer() const { return footer_; }
@@ -57,7 +61,6 @@ class VhdImage final : public BlockImage {
   // Host offset of a block's sector bitmap, or -1 when the block is not allocated.
   int64_t block_offset(uint64_t block) const;
   Result<void> check_block_usable(uint64_t block) const;
-  Result<void> check_range(uint64_t offset, uint64_t length, const char* what) const;
 
   // vhd_io.cc
   Result<void> read_block(uint64_t block, uint64_t offset_in_block, std::span<uint8_t> out);
@@ -79,6 +82,7 @@ class VhdImage final : public BlockImage {
   Result<uint64_t> allocate_block(uint64_t block, bool data_present);
   Result<void> commit_blocks(const std::vector<uint64_t>& blocks);
   Result<void> write_bat_entries(uint64_t first, uint64_t count);
+  Result<bool> gap_holds_data(uint64_t begin, uint64_t end) const;  // vhd_check.cc
   Result<void> write_footer_at(uint64_t offset);
   Result<void> write_footers();  // the end footer and, for sparse disks, the copy at 0
   Result<void> release_blocks(const std::vector<uint64_t>& blocks);

@@ -35,7 +35,7 @@ uint64_t bitmap_run(const std::vector<uint8_t>& bits, uint64_t first, uint64_t l
 }  // namespace
 
 Result<void> VhdImage::read(uint64_t offset, std::span<uint8_t> out) {
-  CELLA_TRY(check_range(offset, out.size(), "read"));
+  CELLA_TRY(check_range("read", offset, out.size()));
   if (!sparse()) return file_.read(offset, out);
   size_t done = 0;
   while (done < out.size()) {
@@ -88,7 +88,7 @@ Result<void> VhdImage::read_below(uint64_t offset, std::span<uint8_t> out) {
 
 Result<void> VhdImage::write(uint64_t offset, std::span<const uint8_t> data) {
   if (read_only()) return make_error("{}: the image is open read-only", path());
-  CELLA_TRY(check_range(offset, data.size(), "write"));
+  CELLA_TRY(check_range("write", offset, data.size()));
   if (!sparse()) return file_.write(offset, data);
   std::vector<uint64_t> allocated;
   size_t done = 0;
@@ -158,7 +158,7 @@ Result<void> VhdImage::flush() {
 }
 
 Result<std::vector<Extent>> VhdImage::map(uint64_t offset, uint64_t length) {
-  CELLA_TRY(check_range(offset, length, "map"));
+  CELLA_TRY(check_range("map", offset, length));
   std::vector<Extent> extents;
   if (!sparse()) {
     CELLA_TRY(append_flat_extents(extents, file_, offset, length, offset));

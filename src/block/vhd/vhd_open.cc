@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 
 #include "base/bits.h"
 #include "base/log.h"
@@ -212,12 +213,12 @@ Result<void> VhdImage::open_parent(const OpenOptions& options) {
   }
   CELLA_TRY_ASSIGN(parent_path, find_parent(candidates, file_.path()));
   parent_path_ = parent_path;
-  OpenOptions parent_options;
-  parent_options.read_only = true;
-  parent_options.format = "vhd";  // [VHD] "Implementing a Differencing Hard Disk": a VHD parent
-  parent_options.max_chain_depth = options.max_chain_depth;
-  parent_options.opened_by = options.opened_by;
-  CELLA_TRY_ASSIGN(parent, open_image(parent_path, parent_options));
+  // [VHD] "Implementing a Differencing Hard Disk": the parent is a VHD.
+  CELLA_TRY_ASSIGN(parent, open_backing_image(file_.path(), std::filesystem::absolute(parent_path),
+                                              "vhd", options));
+  if (parent->format_name() != "vhd") {
+    return make_error("parent {} is a {} image, not a VHD", parent_path, parent->format_name());
+  }
   const auto* vhd_parent = static_cast<const VhdImage*>(parent.get());
   // [VHD] "Dynamic Disk Header Format", Parent Unique ID: the parent's footer Unique Id.
   if (vhd_parent->footer_.unique_id != header_.parent_unique_id) {
@@ -258,12 +259,13 @@ Result<void> VhdImage::check_block_usable(uint64_t block) const {
   return ok();
 }
 
-Result<void> VhdImage::check_range(uint64_t offset, uint64_t length, const char* what) const {
-  if (offset > size_ || length > size_ - offset) {
-    return make_error("{} of {} bytes at offset {} is beyond the end of the {}-byte disk", what,
-                      length, offset, size_);
-  }
-  return ok();
+std::string VhdImage::backing_file() const {
+  return parent_path_.empty() ? "" : std::filesystem::absolute(parent_path_).string();
+}
+
+Result<void> VhdImage::set_backing(const std::string& /*path*/, const std::string& /*format*/) {
+  return make_error("{}: changing the parent of a differencing VHD (rebase) is not supported",
+                    path());
 }
 
 }  // namespace cella::block::vhd

@@ -40,6 +40,12 @@ class VhdxImage final : public BlockImage {
   Result<CheckReport> check(bool repair) override;
   std::vector<InfoField> info() const override;
   BlockImage* backing() const override { return parent_.get(); }
+  std::string backing_file() const override;
+  std::string backing_format() const override { return differencing() ? "vhdx" : ""; }
+  Result<void> make_empty() override;
+  Result<void> set_backing(const std::string& path, const std::string& format) override;
+  // A read-only open of an image whose log was not replayed ([MS-VHDX] 2.3.3).
+  bool dirty() const override { return !overlay_.empty(); }
   const std::string& path() const override { return file_.path(); }
 
   const Header& header() const { return header_; }
@@ -66,7 +72,6 @@ class VhdxImage final : public BlockImage {
   bool differencing() const { return metadata_.has_parent; }
   uint64_t payload_entry(uint64_t block) const { return bat_[layout_.payload_index(block)]; }
   uint64_t bitmap_entry(uint64_t chunk) const;
-  Result<void> check_range(uint64_t offset, uint64_t length, const char* what) const;
   Result<void> check_block_usable(uint64_t block) const;
 
   // vhdx_io.cc
@@ -93,6 +98,11 @@ class VhdxImage final : public BlockImage {
 
   // vhdx_resize.cc
   Result<void> move_bat(uint64_t entries, std::vector<PageUpdate>& pages);
+  // vhdx_backing.cc
+  // Adds `bytes` at `file_offset` to `updates`, whole pages read first where needed.
+  Result<void> patch_pages(uint64_t file_offset, std::span<const uint8_t> bytes,
+                           std::vector<PageUpdate>& updates) const;
+  Result<void> relink_parent();  // parent_linkage := the open parent's DataWriteGuid
 
   HostFile file_;
   std::string creator_;

@@ -67,7 +67,7 @@ Result<VhdxImage::SectorRun> VhdxImage::sector_run(uint64_t first, uint64_t limi
 }
 
 Result<void> VhdxImage::read(uint64_t offset, std::span<uint8_t> out) {
-  CELLA_TRY(check_range(offset, out.size(), "read"));
+  CELLA_TRY(check_range("read", offset, out.size()));
   const uint64_t block_size = metadata_.block_size;
   size_t done = 0;
   while (done < out.size()) {
@@ -131,7 +131,7 @@ Result<void> VhdxImage::flush() {
 }
 
 Result<std::vector<Extent>> VhdxImage::map(uint64_t offset, uint64_t length) {
-  CELLA_TRY(check_range(offset, length, "map"));
+  CELLA_TRY(check_range("map", offset, length));
   std::vector<Extent> extents;
   const uint64_t block_size = metadata_.block_size;
   const uint64_t sector_size = metadata_.logical_sector_size;

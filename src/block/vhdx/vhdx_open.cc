@@ -263,14 +263,6 @@ uint64_t VhdxImage::bitmap_entry(uint64_t chunk) const {
   return index < bat_.size() ? bat_[index] : 0;
 }
 
-Result<void> VhdxImage::check_range(uint64_t offset, uint64_t length, const char* what) const {
-  if (offset > size() || length > size() - offset) {
-    return make_error("{} of {} bytes at offset {} is beyond the end of the {}-byte disk", what,
-                      length, offset, size());
-  }
-  return ok();
-}
-
 Result<void> VhdxImage::check_block_usable(uint64_t block) const {
   const uint64_t index = layout_.payload_index(block);
   const bool bad_bitmap =

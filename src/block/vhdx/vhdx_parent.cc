@@ -47,12 +47,12 @@ Result<void> VhdxImage::open_parent(const OpenOptions& options) {
   if (!linkage) return make_error("parent_linkage '{}' is not a GUID", *linkage_text);
   CELLA_TRY_ASSIGN(parent_path, find_parent(found, file_.path()));
   parent_path_ = parent_path;
-  OpenOptions parent_options;
-  parent_options.read_only = true;
-  parent_options.format = "vhdx";  // [MS-VHDX] 2.6.2.6.1: the VHDX locator type names a VHDX
-  parent_options.max_chain_depth = options.max_chain_depth;
-  parent_options.opened_by = options.opened_by;
-  CELLA_TRY_ASSIGN(parent, open_image(parent_path, parent_options));
+  // [MS-VHDX] 2.6.2.6.1: the VHDX locator type names a VHDX parent.
+  CELLA_TRY_ASSIGN(parent, open_backing_image(file_.path(), std::filesystem::absolute(parent_path),
+                                              "vhdx", options));
+  if (parent->format_name() != "vhdx") {
+    return make_error("parent {} is a {} image, not a VHDX", parent_path, parent->format_name());
+  }
   const Guid data_write = static_cast<const VhdxImage*>(parent.get())->header().data_write_guid;
   std::optional<Guid> linkage2;
   if (auto text = locator_value(metadata_, "parent_linkage2")) linkage2 = Guid::parse(*text);
@@ -64,6 +64,15 @@ Result<void> VhdxImage::open_parent(const OpenOptions& options) {
   }
   parent_ = std::move(parent);
   return ok();
+}
+
+std::string VhdxImage::backing_file() const {
+  return parent_path_.empty() ? "" : std::filesystem::absolute(parent_path_).string();
+}
+
+Result<void> VhdxImage::set_backing(const std::string& /*path*/, const std::string& /*format*/) {
+  return make_error("{}: changing the parent of a differencing VHDX (rebase) is not supported",
+                    path());
 }
 
 }  // namespace cella::block::vhdx

@@ -63,19 +63,9 @@ Result<void> VhdxImage::resize(uint64_t new_size) {
   const auto entry =
       std::find_if(metadata_entries_.begin(), metadata_entries_.end(),
                    [](const MetadataEntry& e) { return e.item == kVirtualDiskSizeItem; });
-  const uint64_t item = metadata_region_.file_offset + entry->offset;
   uint8_t value[8];
   store_le<uint64_t>(value, new_size);
-  for (uint64_t page = align_down(item, kLogSector); page < item + 8; page += kLogSector) {
-    PageUpdate update;
-    update.file_offset = page;
-    CELLA_TRY(file_.read(page, update.bytes));
-    for (uint64_t i = 0; i < 8; ++i) {
-      if (item + i >= page && item + i < page + kLogSector)
-        update.bytes[item + i - page] = value[i];
-    }
-    updates.push_back(update);
-  }
+  CELLA_TRY(patch_pages(metadata_region_.file_offset + entry->offset, value, updates));
   auto written = log_.write(file_, updates, file_end_);
   if (!written) {
     bat_ = before;

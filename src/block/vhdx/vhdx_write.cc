@@ -82,7 +82,7 @@ Result<void> VhdxImage::set_sector_bits(uint64_t first_sector, uint64_t count, b
 
 Result<void> VhdxImage::write(uint64_t offset, std::span<const uint8_t> data) {
   if (read_only()) return make_error("{}: the image is open read-only", path());
-  CELLA_TRY(check_range(offset, data.size(), "write"));
+  CELLA_TRY(check_range("write", offset, data.size()));
   if (data.empty()) return ok();
   CELLA_TRY(begin_modification());
   const uint64_t block_size = metadata_.block_size;
@@ -161,13 +161,13 @@ Result<void> VhdxImage::write_block(uint64_t block, uint64_t offset_in_block,
 
 Result<void> VhdxImage::discard(uint64_t offset, uint64_t length) {
   if (read_only()) return make_error("{}: the image is open read-only", path());
-  CELLA_TRY(check_range(offset, length, "discard"));
+  CELLA_TRY(check_range("discard", offset, length));
   return unmap(offset, length, PayloadState::kUnmapped);
 }
 
 Result<void> VhdxImage::write_zeroes(uint64_t offset, uint64_t length, bool may_unmap) {
   if (read_only()) return make_error("{}: the image is open read-only", path());
-  CELLA_TRY(check_range(offset, length, "write-zeroes"));
+  CELLA_TRY(check_range("write-zeroes", offset, length));
   if (!may_unmap) return BlockImage::write_zeroes(offset, length, false);
   return unmap(offset, length, PayloadState::kZero);
 }

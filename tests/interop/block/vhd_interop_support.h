@@ -1,46 +1,28 @@
-// Running qemu-img and qemu-io from the VHD/VHDX interoperability tests.
+// The VHD/VHDX interoperability tests run qemu-img and qemu-io through interop_util.h; these
+// check that a run succeeded, showing what it printed when not.
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdio.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <string>
+#include "interop_util.h"
 
 namespace cella::block::testing {
 
-struct Command {
-  int status = -1;     // exit code
-  std::string output;  // stdout and stderr
-};
+using interop::describe;
+using interop::parse_json;
+using interop::qemu_img;
+using interop::qemu_io;
+using interop::RunResult;
 
-inline Command run(const std::string& command) {
-  Command result;
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  if (pipe == nullptr) return result;
-  std::array<char, 4096> buffer;
-  size_t n;
-  while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0)
-    result.output.append(buffer.data(), n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return result;
-}
-
-inline std::string quote(const std::string& path) {
-  return "'" + path + "'";
-}
-
-#define EXPECT_RUNS(command)                                                                  \
-  do {                                                                                        \
-    const ::cella::block::testing::Command cella_run = ::cella::block::testing::run(command); \
-    EXPECT_EQ(cella_run.status, 0) << (command) << "\n" << cella_run.output;                  \
+#define EXPECT_RUNS(run_result)                                                 \
+  do {                                                                          \
+    const ::cella::interop::RunResult cella_run = (run_result);                 \
+    EXPECT_EQ(cella_run.exit_code, 0) << ::cella::interop::describe(cella_run); \
   } while (0)
-#define ASSERT_RUNS(command)                                                                  \
-  do {                                                                                        \
-    const ::cella::block::testing::Command cella_run = ::cella::block::testing::run(command); \
-    ASSERT_EQ(cella_run.status, 0) << (command) << "\n" << cella_run.output;                  \
+#define ASSERT_RUNS(run_result)                                                 \
+  do {                                                                          \
+    const ::cella::interop::RunResult cella_run = (run_result);                 \
+    ASSERT_EQ(cella_run.exit_code, 0) << ::cella::interop::describe(cella_run); \
   } while (0)
 
 }  // namespace cella::block::testing

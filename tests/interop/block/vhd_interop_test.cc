@@ -25,18 +25,17 @@ constexpr struct {
 class VhdFromQemu : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(VhdFromQemu, ReadsWhatQemuWrote) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string image = dir.file("qemu.vhd"), raw = dir.file("qemu.raw");
   // 10 MiB + 3 sectors: not a multiple of the 2 MiB block, rounded by qemu's CHS rule unless
   // force_size.
-  ASSERT_RUNS("qemu-img create -q -f vpc -o " + std::string(GetParam()) + " " + quote(image) +
-              " 10487296");
-  std::string commands;
+  ASSERT_RUNS(qemu_img({"create", "-q", "-f", "vpc", "-o", GetParam(), image, "10487296"}));
+  std::vector<std::string> commands;
   for (const auto& w : kQemuWrites) {
-    commands += fmt::format(" -c 'write -P {:#x} {} {}'", w.pattern, w.offset, w.length);
+    commands.push_back(fmt::format("write -P {:#x} {} {}", w.pattern, w.offset, w.length));
   }
-  ASSERT_RUNS("qemu-io -f vpc" + commands + " " + quote(image));
-  ASSERT_RUNS("qemu-img convert -f vpc -O raw " + quote(image) + " " + quote(raw));
+  ASSERT_RUNS(qemu_io("vpc", image, commands));
+  ASSERT_RUNS(qemu_img({"convert", "-f", "vpc", "-O", "raw", image, raw}));
   auto opened = open_ok(image, true, "vhd");
   ASSERT_NE(opened, nullptr);
   const auto expected = read_host_file(raw);
@@ -55,7 +54,7 @@ INSTANTIATE_TEST_SUITE_P(Qemu, VhdFromQemu,
 class VhdToQemu : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(VhdToQemu, QemuReadsWhatCellaWrote) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string image = dir.file("cella.vhd"), raw = dir.file("expected.raw");
   const uint64_t size = 10487296;
   create_ok("vhd", image, size, {{"subformat", GetParam()}});
@@ -84,14 +83,12 @@ TEST_P(VhdToQemu, QemuReadsWhatCellaWrote) {
     ASSERT_OK(opened->flush());
   }
   write_file(raw, expected);
-  const Command info = run("qemu-img info --output=json -f vpc " + quote(image));
-  ASSERT_EQ(info.status, 0) << info.output;
-  EXPECT_NE(info.output.find(fmt::format("\"virtual-size\": {}", expected.size())),
-            std::string::npos)
-      << info.output;
-  EXPECT_RUNS("qemu-img compare -f vpc -F raw " + quote(image) + " " + quote(raw));
+  const RunResult info = qemu_img({"info", "--output=json", "-f", "vpc", image});
+  ASSERT_EQ(info.exit_code, 0) << describe(info);
+  EXPECT_EQ(parse_json(info)["virtual-size"], expected.size()) << info.out;
+  EXPECT_RUNS(qemu_img({"compare", "-f", "vpc", "-F", "raw", image, raw}));
   // And qemu can keep writing to it, which Cella then reads.
-  ASSERT_RUNS("qemu-io -f vpc -c 'write -P 0x42 3m 1m' " + quote(image));
+  ASSERT_RUNS(qemu_io("vpc", image, {"write -P 0x42 3m 1m"}));
   std::fill(expected.begin() + (3 << 20), expected.begin() + (4 << 20), 0x42);
   auto opened = open_ok(image, true, "vhd");
   ASSERT_NE(opened, nullptr);
@@ -99,7 +96,7 @@ TEST_P(VhdToQemu, QemuReadsWhatCellaWrote) {
 }
 
 TEST_P(VhdToQemu, ResizedImageMatchesInQemu) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string image = dir.file("grow.vhd"), raw = dir.file("grow.raw");
   create_ok("vhd", image, 4 << 20,
             {{"subformat", GetParam()}, {"force_size", "on"}, {"block_size", "64k"}});
@@ -118,7 +115,7 @@ TEST_P(VhdToQemu, ResizedImageMatchesInQemu) {
     std::memcpy(&expected[(20ull << 20) - 4096], tail.data(), tail.size());
   }
   write_file(raw, expected);
-  EXPECT_RUNS("qemu-img compare -f vpc -F raw " + quote(image) + " " + quote(raw));
+  EXPECT_RUNS(qemu_img({"compare", "-f", "vpc", "-F", "raw", image, raw}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Subformats, VhdToQemu, ::testing::Values("dynamic", "fixed"));

@@ -24,17 +24,17 @@ constexpr struct {
 class VhdxFromQemu : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(VhdxFromQemu, ReadsWhatQemuWrote) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string image = dir.file("qemu.vhdx"), raw = dir.file("qemu.raw");
   const uint64_t size = 10487296;  // not a multiple of the block size
   ASSERT_RUNS(
-      fmt::format("qemu-img create -q -f vhdx -o {} {} {}", GetParam(), quote(image), size));
-  std::string commands;
+      qemu_img({"create", "-q", "-f", "vhdx", "-o", GetParam(), image, std::to_string(size)}));
+  std::vector<std::string> commands;
   for (const auto& w : kQemuWrites) {
-    commands += fmt::format(" -c 'write -P {:#x} {} {}'", w.pattern, w.offset, w.length);
+    commands.push_back(fmt::format("write -P {:#x} {} {}", w.pattern, w.offset, w.length));
   }
-  ASSERT_RUNS("qemu-io -f vhdx" + commands + " " + quote(image));
-  ASSERT_RUNS("qemu-img convert -f vhdx -O raw " + quote(image) + " " + quote(raw));
+  ASSERT_RUNS(qemu_io("vhdx", image, commands));
+  ASSERT_RUNS(qemu_img({"convert", "-f", "vhdx", "-O", "raw", image, raw}));
   auto opened = open_ok(image, true);
   ASSERT_NE(opened, nullptr);
   const auto expected = read_host_file(raw);
@@ -55,12 +55,14 @@ INSTANTIATE_TEST_SUITE_P(Qemu, VhdxFromQemu,
 TEST(VhdxFromQemu, ManyBlocksAcrossBatPages) {
   // With 1 MiB blocks, 512 payload entries fill a 4 KiB page of the BAT: writes beyond it
   // update several pages.
-  ScratchDir dir;
+  TempDir dir;
   const std::string image = dir.file("big.vhdx"), raw = dir.file("big.raw");
-  ASSERT_RUNS("qemu-img create -q -f vhdx -o block_size=1M " + quote(image) + " 700M");
+  ASSERT_RUNS(qemu_img({"create", "-q", "-f", "vhdx", "-o", "block_size=1M", image, "700M"}));
+  std::vector<std::string> writes;
   for (const char* offset : {"0", "1M", "511M", "512M", "513M", "699M"}) {
-    ASSERT_RUNS(fmt::format("qemu-io -f vhdx -c 'write -P 0x3c {} 4k' {}", offset, quote(image)));
+    writes.push_back(fmt::format("write -P 0x3c {} 4k", offset));
   }
+  ASSERT_RUNS(qemu_io("vhdx", image, writes));
   auto opened = open_ok(image, true);
   ASSERT_NE(opened, nullptr);
   for (uint64_t mib : {0, 1, 511, 512, 513, 699}) {
@@ -80,7 +82,7 @@ TEST(VhdxFromQemu, ManyBlocksAcrossBatPages) {
 class VhdxToQemu : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(VhdxToQemu, QemuChecksAndReadsWhatCellaWrote) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string image = dir.file("cella.vhdx"), raw = dir.file("expected.raw");
   const uint64_t size = 10487296;
   create_ok("vhdx", image, size, {{"subformat", GetParam()}, {"block_size", "1M"}});
@@ -108,10 +110,10 @@ TEST_P(VhdxToQemu, QemuChecksAndReadsWhatCellaWrote) {
     std::fill(expected.begin() + (1 << 20) + 4096, expected.begin() + (1 << 20) + 12288, 0);
   }
   write_file(raw, expected);
-  EXPECT_RUNS("qemu-img check -f vhdx " + quote(image));
-  EXPECT_RUNS("qemu-img compare -f vhdx -F raw " + quote(image) + " " + quote(raw));
+  EXPECT_RUNS(qemu_img({"check", "-f", "vhdx", image}));
+  EXPECT_RUNS(qemu_img({"compare", "-f", "vhdx", "-F", "raw", image, raw}));
   // qemu keeps writing (through its own log), and Cella reads the result.
-  ASSERT_RUNS("qemu-io -f vhdx -c 'write -P 0x42 6m 1m' -c 'write -P 0x43 3m 4k' " + quote(image));
+  ASSERT_RUNS(qemu_io("vhdx", image, {"write -P 0x42 6m 1m", "write -P 0x43 3m 4k"}));
   std::fill(expected.begin() + (6 << 20), expected.begin() + (7 << 20), 0x42);
   std::fill(expected.begin() + (3 << 20), expected.begin() + (3 << 20) + 4096, 0x43);
   auto opened = open_ok(image, true);
@@ -120,7 +122,7 @@ TEST_P(VhdxToQemu, QemuChecksAndReadsWhatCellaWrote) {
 }
 
 TEST_P(VhdxToQemu, ResizedImageMatchesInQemu) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string image = dir.file("grow.vhdx"), raw = dir.file("grow.raw");
   create_ok("vhdx", image, 4 << 20, {{"subformat", GetParam()}, {"block_size", "1M"}});
   const uint64_t size = 12 << 20;
@@ -137,8 +139,8 @@ TEST_P(VhdxToQemu, ResizedImageMatchesInQemu) {
     std::memcpy(&expected[size - 4096], tail.data(), tail.size());
   }
   write_file(raw, expected);
-  EXPECT_RUNS("qemu-img check -f vhdx " + quote(image));
-  EXPECT_RUNS("qemu-img compare -f vhdx -F raw " + quote(image) + " " + quote(raw));
+  EXPECT_RUNS(qemu_img({"check", "-f", "vhdx", image}));
+  EXPECT_RUNS(qemu_img({"compare", "-f", "vhdx", "-F", "raw", image, raw}));
 }
 
 INSTANTIATE_TEST_SUITE_P(Subformats, VhdxToQemu, ::testing::Values("dynamic", "fixed"));
@@ -146,7 +148,7 @@ INSTANTIATE_TEST_SUITE_P(Subformats, VhdxToQemu, ::testing::Values("dynamic", "f
 TEST(VhdxToQemu, MovedBatIsReadByQemu) {
   // Growing a dynamic image past what its BAT region holds moves the BAT (and rewrites both
   // region tables through the log); qemu must follow.
-  ScratchDir dir;
+  TempDir dir;
   const std::string image = dir.file("moved.vhdx");
   create_ok("vhdx", image, 1 << 20, {{"block_size", "1M"}});
   {
@@ -155,11 +157,11 @@ TEST(VhdxToQemu, MovedBatIsReadByQemu) {
     ASSERT_OK(opened->resize(130ull << 30));  // 133120 entries: more than a 1 MiB BAT region
     ASSERT_OK(opened->write((130ull << 30) - 4096, std::vector<uint8_t>(4096, 0x62)));
   }
-  EXPECT_RUNS("qemu-img check -f vhdx " + quote(image));
-  EXPECT_RUNS(
-      "qemu-io -f vhdx -r -c 'read -P 0x61 0 4k' -c 'read -P 0x62 139586433024 4k' -c "
-      "'read -P 0 64g 4k' " +
-      quote(image));
+  EXPECT_RUNS(qemu_img({"check", "-f", "vhdx", image}));
+  const RunResult reads = qemu_io(
+      "vhdx", image, {"read -P 0x61 0 4k", "read -P 0x62 139586433024 4k", "read -P 0 64g 4k"});
+  EXPECT_EQ(reads.exit_code, 0) << describe(reads);
+  EXPECT_EQ(reads.out.find("Pattern verification failed"), std::string::npos) << reads.out;
 }
 
 }  // namespace

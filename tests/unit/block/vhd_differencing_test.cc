@@ -70,13 +70,13 @@ std::vector<uint8_t> expected_child() {
 class VhdDifferencingTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::filesystem::create_directories(dir_.path() / "base");
-    std::filesystem::create_directories(dir_.path() / "work");
+    std::filesystem::create_directories(std::filesystem::path(dir_.path()) / "base");
+    std::filesystem::create_directories(std::filesystem::path(dir_.path()) / "work");
     parent_ = dir_.file("base/parent.vhd");
     child_ = dir_.file("work/child.vhd");
     write_file(parent_, build_dynamic(parent_spec()));
   }
-  ScratchDir dir_;
+  TempDir dir_;
   std::string parent_, child_;
 };
 

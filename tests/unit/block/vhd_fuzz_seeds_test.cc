@@ -22,7 +22,7 @@ const std::filesystem::path kCorpus =
 // Images written by Cella with a little data.
 std::vector<uint8_t> cella_image(const char* format, uint64_t size,
                                  std::map<std::string, std::string> options) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string path = dir.file("seed");
   create_ok(format, path, size, options);
   {

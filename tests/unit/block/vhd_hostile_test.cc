@@ -36,7 +36,7 @@ class VhdHostileTest : public ::testing::Test {
     write_file(path_, file);
     return open_error(path_, read_only, "vhd");
   }
-  ScratchDir dir_;
+  TempDir dir_;
   std::string path_ = dir_.file("hostile.vhd");
 };
 

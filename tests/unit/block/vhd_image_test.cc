@@ -13,7 +13,7 @@ using testing::create_ok;
 using testing::open_ok;
 using testing::pattern;
 using testing::read_all;
-using testing::ScratchDir;
+using testing::TempDir;
 
 constexpr uint64_t kBlock = 64 * 1024;  // small blocks keep the files small
 
@@ -27,7 +27,7 @@ class VhdImageTest : public ::testing::TestWithParam<const char*> {
         {{"subformat", subformat()}, {"block_size", std::to_string(kBlock)}, {"force_size", "on"}});
     return open_ok(path_, false, "vhd");
   }
-  ScratchDir dir_;
+  TempDir dir_;
   std::string path_;
 };
 
@@ -173,7 +173,7 @@ TEST_P(VhdImageTest, ReadOnlyRefusesWrites) {
 INSTANTIATE_TEST_SUITE_P(Subformats, VhdImageTest, ::testing::Values("dynamic", "fixed"));
 
 TEST(VhdImage, ProbesDynamicButNotFixed) {
-  ScratchDir dir;
+  TempDir dir;
   create_ok("vhd", dir.file("d.vhd"), 1 << 20);
   create_ok("vhd", dir.file("f.vhd"), 1 << 20, {{"subformat", "fixed"}});
   auto dynamic = open_ok(dir.file("d.vhd"), true);
@@ -191,7 +191,7 @@ TEST(VhdImage, ProbesDynamicButNotFixed) {
 }
 
 TEST(VhdImage, RejectsBadCreateOptions) {
-  ScratchDir dir;
+  TempDir dir;
   CreateOptions options;
   options.path = dir.file("x.vhd");
   options.size = 1 << 20;

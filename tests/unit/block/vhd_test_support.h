@@ -2,8 +2,6 @@
 #pragma once
 
 #include <gtest/gtest.h>
-#include <stdlib.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -14,22 +12,11 @@
 
 #include "block/block_image.h"
 #include "block/format_registry.h"
+#include "tests/support/temp_dir.h"
 
 namespace cella::block::testing {
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cella-vhd-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~ScratchDir() { std::filesystem::remove_all(path_); }
-  std::string file(const std::string& name) const { return (path_ / name).string(); }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-};
+using cella::testing::TempDir;
 
 // A recognizable pattern: byte i of the stream seeded `seed` at disk offset `offset`.
 inline std::vector<uint8_t> pattern(uint64_t offset, size_t length, uint8_t seed) {

@@ -41,7 +41,7 @@ class VhdxHostileTest : public ::testing::Test {
       put_crc(file, table, 64 * 1024, 4);
     }
   }
-  ScratchDir dir_;
+  TempDir dir_;
   std::string path_ = dir_.file("hostile.vhdx");
 };
 

@@ -29,7 +29,7 @@ class VhdxImageTest : public ::testing::TestWithParam<const char*> {
     EXPECT_EQ(report->leaks, 0u);
     for (const auto& message : report->messages) ADD_FAILURE() << message;
   }
-  ScratchDir dir_;
+  TempDir dir_;
   std::string path_ = dir_.file("disk.vhdx");
 };
 
@@ -209,7 +209,7 @@ TEST_P(VhdxImageTest, UncleanExitReplaysTheLog) {
 INSTANTIATE_TEST_SUITE_P(Subformats, VhdxImageTest, ::testing::Values("dynamic", "fixed"));
 
 TEST(VhdxImage, DifferencingOverACellaParent) {
-  ScratchDir dir;
+  TempDir dir;
   const std::string parent = dir.file("parent.vhdx"), child = dir.file("child.vhdx");
   const uint64_t size = 4 * kBlock;
   create_ok("vhdx", parent, size, {{"block_size", "1M"}});
@@ -263,7 +263,7 @@ TEST(VhdxImage, DifferencingOverACellaParent) {
 }
 
 TEST(VhdxImage, RejectsBadCreateOptions) {
-  ScratchDir dir;
+  TempDir dir;
   CreateOptions options;
   options.path = dir.file("x.vhdx");
   options.size = 1 << 20;

@@ -36,7 +36,7 @@ std::vector<uint8_t> dynamic_content() {
 
 class VhdxSpecTest : public ::testing::Test {
  protected:
-  ScratchDir dir_;
+  TempDir dir_;
   std::string path_ = dir_.file("fixture.vhdx");
 };
 
