@@ -7,6 +7,8 @@
 
 #include "block/qcow2/qcow2_image.h"
 #include "block/raw/raw_driver.h"
+#include "block/vhd/vhd_driver.h"
+#include "block/vhdx/vhdx_driver.h"
 
 namespace cella::block {
 
@@ -16,6 +18,8 @@ const std::vector<FormatDriver>& format_drivers() {
   static const std::vector<FormatDriver> drivers = {
       raw_format_driver(),
       qcow2::driver(),
+      vhd::driver(),
+      vhdx::driver(),
   };
   return drivers;
 }

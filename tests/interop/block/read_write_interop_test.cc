@@ -111,10 +111,14 @@ TEST_P(ReadWrite, ConvertKeepsTargetsSparse) {
   const std::string sparse = file("sparse.img");
   ASSERT_EQ(cella_with_format("convert", "-O", {source, sparse}).exit_code, 0);
   expect_qemu_identical(source, "raw", sparse, format().qemu_name);
-  RunResult map = qemu_img({"map", "--output=json", "-f", format().qemu_name, sparse});
-  for (auto& extent : parse_json(map)) {
-    if (extent["start"].get<uint64_t>() < (4 << 20)) {
-      EXPECT_FALSE(extent["data"]) << extent;
+  // qemu-img 7.2 cannot map VHDX allocation (it reports every block as data, or fails with
+  // "external, encrypted or compressed clusters"): there the disk usage shows the sparseness.
+  if (std::string(format().qemu_name) != "vhdx") {
+    RunResult map = qemu_img({"map", "--output=json", "-f", format().qemu_name, sparse});
+    for (auto& extent : parse_json(map)) {
+      if (extent["start"].get<uint64_t>() < (4 << 20)) {
+        EXPECT_FALSE(extent["data"]) << extent;
+      }
     }
   }
   EXPECT_LT(disk_usage(sparse), 2u << 20);
