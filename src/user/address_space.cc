@@ -139,7 +139,8 @@ int64_t AddressSpace::map(const MapRequest& request) {
   if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
     target = request.address;
     if (target % soft::kPageSize) return -EINVAL;
-    if (!contains(target, length) || target < kMinMapAddress) return -ENOMEM;
+    if (!contains(target, length)) return -ENOMEM;
+    if (target < kMinMapAddress) return -EPERM;  // security_mmap_addr: below mmap_min_addr
     if ((flags & MAP_FIXED_NOREPLACE) && areas_.overlaps(target, target + length)) return -EEXIST;
   } else {
     auto placed = place(request, length);
