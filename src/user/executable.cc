@@ -26,8 +26,7 @@ std::variant<Executable, ExecFailure> open_file_for_exec(const std::string& path
   if (!exe.fd.valid()) return failure(errno, path);
   struct stat st {};
   if (::fstat(exe.fd.get(), &st) != 0) return failure(errno, path);
-  if (S_ISDIR(st.st_mode)) return failure(EISDIR, path);
-  // execve(2): the file must be regular and executable by the caller.
+  // execve(2): the file must be regular (a directory too is EACCES) and executable.
   if (!S_ISREG(st.st_mode) || ::faccessat(AT_FDCWD, path.c_str(), X_OK, AT_EACCESS) != 0) {
     return failure(EACCES, path);
   }
