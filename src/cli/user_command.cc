@@ -22,6 +22,7 @@ constexpr const char* kUsage =
     "Options:\n"
     "  --trace N       log the first N executed instructions to stderr\n"
     "  --strace        log every system call and its result to stderr\n"
+    "  --stats         print the instructions executed and their rate at exit\n"
     "  --argv0 NAME    start the program with argv[0] = NAME (default: PROGRAM)\n"
     "  -h, --help      show this help\n"
     "\n"
@@ -62,6 +63,10 @@ int run_user(const std::vector<std::string>& args) {
     }
     if (arg == "--strace") {
       options.trace_syscalls = true;
+      continue;
+    }
+    if (arg == "--stats") {
+      options.report_stats = true;
       continue;
     }
     if (arg == "--trace" || arg == "--argv0") {

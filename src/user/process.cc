@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -211,6 +212,7 @@ void Process::discard_pending_signals() {
 }
 
 int Process::run() {
+  const auto start = std::chrono::steady_clock::now();
   set_signal_cpu(cpu_.get());
   while (!exited_) {
     soft::ExitReason reason;
@@ -228,6 +230,12 @@ int Process::run() {
     deliver_signals(0, 0);
   }
   set_signal_cpu(nullptr);
+  if (options_.report_stats) {
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    fmt::print(stderr, "cella: {} instructions in {:.3f} s ({:.1f} MIPS)\n", cpu_->retired, seconds,
+               static_cast<double>(cpu_->retired) / seconds / 1e6);
+  }
   return exit_status_;
 }
 

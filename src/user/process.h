@@ -25,6 +25,7 @@ struct ProcessOptions {
   std::vector<std::string> envp;
   uint64_t trace_instructions = 0;  // log the first N instructions
   bool trace_syscalls = false;      // log every system call (strace-like)
+  bool report_stats = false;        // print instructions executed and the rate at exit
 };
 
 // Internal system-call results (the kernel's own: include/linux/errno.h). A handler returns

@@ -119,8 +119,8 @@ int64_t sys_execve(Process& process, const SyscallSpec&, SyscallArgs& a) {
 
   std::vector<std::string> command{"cella", "user"};
   if (process.options().trace_syscalls) command.push_back("--strace");
-  command.insert(command.end(),
-                 {"--argv0", argv.empty() ? std::string() : argv[0], "--", program});
+  if (process.options().report_stats) command.push_back("--stats");
+  command.insert(command.end(), {"--argv0", argv.empty() ? std::string() : argv[0], "--", program});
   if (argv.size() > 1) command.insert(command.end(), argv.begin() + 1, argv.end());
   std::vector<char*> host_argv, host_envp;
   for (std::string& s : command) host_argv.push_back(s.data());
