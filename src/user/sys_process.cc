@@ -127,8 +127,13 @@ int64_t sys_execve(Process& process, const SyscallSpec&, SyscallArgs& a) {
   host_argv.push_back(nullptr);
   for (std::string& s : envp) host_envp.push_back(s.data());
   host_envp.push_back(nullptr);
-  // The new program starts with the guest's signal mask (execve(2) keeps it).
+  // The new program starts with the guest's signal mask, and its pending (blocked) signals
+  // stay pending (execve(2)): they are handed to the host, blocked there, to carry over.
   set_host_mask(process.signals().blocked());
+  for (int signal = 1; signal <= abi::kSignalCount; ++signal) {
+    if (process.signals().pending() & abi::sigbit(signal))
+      syscall(SYS_tgkill, getpid(), gettid(), signal);
+  }
   ::execve("/proc/self/exe", host_argv.data(), host_envp.data());
   const int error = errno;
   set_host_mask(0);
