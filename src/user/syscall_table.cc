@@ -125,8 +125,8 @@ std::string format_syscall(Process& process, const SyscallSpec* spec, const Sysc
     if (spec != nullptr && spec->args[i].kind == ArgKind::kPath && args.arg[i] != 0 &&
         process.memory().read_string(args.arg[i], path) == 0) {
       text += fmt::format("\"{}\"", path);
-    } else if (args.arg[i] < 4096) {
-      text += fmt::format("{}", args.arg[i]);
+    } else if (args.arg[i] < 4096 || static_cast<int64_t>(args.arg[i]) >= -4096) {
+      text += fmt::format("{}", static_cast<int64_t>(args.arg[i]));  // small values, -1, -100
     } else {
       text += fmt::format("{:#x}", args.arg[i]);
     }

@@ -9,7 +9,7 @@ mkdir -p "$dir"
 # A Lehmer generator (MINSTD) keeps every product exact in awk's doubles.
 "$bb" awk 'BEGIN {
   s = 12345
-  for (i = 0; i < 4000; i++) {
+  for (i = 0; i < 1500; i++) {
     line = ""
     for (j = 0; j < 3 + i % 7; j++) {
       s = (s * 48271) % 2147483647
@@ -20,11 +20,11 @@ mkdir -p "$dir"
 }' >"$dir/text"
 "$bb" awk 'BEGIN {
   s = 7
-  for (i = 0; i < 12000; i++) {
+  for (i = 0; i < 3000; i++) {
     s = (s * 48271) % 2147483647
     printf "%d %.3f\n", s % 100000 - 50000, s / 2147483647 * 1000
   }
 }' >"$dir/numbers"
-"$bb" sed -e '100s/^/changed /' -e '2000,2003d' -e '3500a\
+"$bb" sed -e '100s/^/changed /' -e '700,703d' -e '1200a\
 an added line' "$dir/text" >"$dir/text2"
 "$bb" gzip -n -9 -c "$dir/text" >"$dir/text.gz"

@@ -89,7 +89,7 @@ int main(void) {
   printf("\n");
 
   install(SIGALRM, on_alarm, 0);
-  alarm(1);
+  ualarm(20000, 0);  // SIGALRM in 20 ms
   while (!alarm_seen) pause();
   printf("alarm delivered during pause\n");
 
