@@ -9,7 +9,7 @@ mkdir -p "$dir"
 # A Lehmer generator (MINSTD) keeps every product exact in awk's doubles.
 "$bb" awk 'BEGIN {
   s = 12345
-  for (i = 0; i < 1500; i++) {
+  for (i = 0; i < 800; i++) {
     line = ""
     for (j = 0; j < 3 + i % 7; j++) {
       s = (s * 48271) % 2147483647
@@ -20,11 +20,11 @@ mkdir -p "$dir"
 }' >"$dir/text"
 "$bb" awk 'BEGIN {
   s = 7
-  for (i = 0; i < 3000; i++) {
+  for (i = 0; i < 1200; i++) {
     s = (s * 48271) % 2147483647
     printf "%d %.3f\n", s % 100000 - 50000, s / 2147483647 * 1000
   }
 }' >"$dir/numbers"
-"$bb" sed -e '100s/^/changed /' -e '700,703d' -e '1200a\
+"$bb" sed -e '100s/^/changed /' -e '400,403d' -e '600a\
 an added line' "$dir/text" >"$dir/text2"
 "$bb" gzip -n -9 -c "$dir/text" >"$dir/text.gz"

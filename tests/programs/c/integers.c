@@ -80,22 +80,22 @@ int main(void) {
   }
 
   int longest = 0, at = 0;
-  for (int i = 1; i < 30000; ++i) {
+  for (int i = 1; i < 10000; ++i) {
     int len = collatz_length((uint64_t)i);
     if (len > longest) longest = len, at = i;
   }
-  printf("longest Collatz chain below 30000: %d steps from %d\n", longest, at);
+  printf("longest Collatz chain below 10000: %d steps from %d\n", longest, at);
 
-  static char sieve[200000];
+  static char sieve[50000];
   int primes = 0;
   long long prime_sum = 0;
-  for (int i = 2; i < 200000; ++i) {
+  for (int i = 2; i < 50000; ++i) {
     if (sieve[i]) continue;
     ++primes;
     prime_sum += i;
-    for (int j = 2 * i; j < 200000; j += i) sieve[j] = 1;
+    for (int j = 2 * i; j < 50000; j += i) sieve[j] = 1;
   }
-  printf("%d primes below 200000, sum %lld\n", primes, prime_sum);
+  printf("%d primes below 50000, sum %lld\n", primes, prime_sum);
 
   int overflow = 0;
   long result;

@@ -52,7 +52,7 @@ int main(void) {
   static unsigned char* slots[kSlots];
   static size_t sizes[kSlots];
   uint64_t hash = 0;
-  for (int round = 0; round < 30000; ++round) {
+  for (int round = 0; round < 8000; ++round) {
     int i = (int)(next() % kSlots);
     if (slots[i] != NULL && (next() & 1)) {
       for (size_t j = 0; j < sizes[i]; j += 61) hash += slots[i][j];
@@ -82,7 +82,7 @@ int main(void) {
   printf("churn hash %016llx, %zu bytes live at the end\n", (unsigned long long)hash, live);
 
   struct Node* root = NULL;
-  for (int i = 0; i < 20000; ++i) root = insert(root, next() % 1000000007);
+  for (int i = 0; i < 6000; ++i) root = insert(root, next() % 1000000007);
   uint64_t tree_hash = 14695981039346656037ULL;
   int count = 0;
   walk(root, &tree_hash, &count);
@@ -91,7 +91,7 @@ int main(void) {
 
   char* text = NULL;
   size_t length = 0;
-  for (int i = 0; i < 3000; ++i) {
+  for (int i = 0; i < 1500; ++i) {
     char piece[32];
     int n = snprintf(piece, sizeof piece, "%d,", i * i);
     text = realloc(text, length + (size_t)n + 1);
@@ -100,9 +100,9 @@ int main(void) {
   }
   printf("grown string of %zu bytes ends with %s\n", length, text + length - 12);
   free(text);
-  int* zeros = calloc(1 << 20, sizeof(int));
+  int* zeros = calloc(1 << 18, sizeof(int));
   long sum = 0;
-  for (int i = 0; i < (1 << 20); i += 1024) sum += zeros[i];
+  for (int i = 0; i < (1 << 18); i += 1024) sum += zeros[i];
   printf("calloc'd megabytes sum to %ld\n", sum);
   free(zeros);
   return 0;

@@ -54,7 +54,7 @@ int main(void) {
       memmove(copy + offset + 5, copy + offset, (size_t)length);
       memmove(copy + offset, copy + offset + 3, (size_t)length);
       memset(copy + offset + length, offset, (size_t)(length / 3));
-      h = h * 31 + checksum(copy, 1024);
+      h = h * 31 + checksum(copy + offset, 320);
     }
   }
   printf("copy/move/set hash %08x\n", h);
@@ -85,7 +85,7 @@ int main(void) {
   }
   printf(" (%d words)\n", words);
 
-  enum { kCount = 20000 };
+  enum { kCount = 5000 };
   static int ints[kCount];
   static double doubles[kCount];
   for (int i = 0; i < kCount; ++i) {
@@ -100,19 +100,19 @@ int main(void) {
          ints[kCount / 2], ints[kCount - 1], checksum(ints, sizeof ints));
   printf("qsort doubles: %.17g %.17g hash %08x\n", doubles[0], doubles[kCount - 1],
          checksum(doubles, sizeof doubles));
-  int key = ints[12345];
+  int key = ints[1234];
   int* found = bsearch(&key, ints, kCount, sizeof ints[0], by_int);
   printf("bsearch found %d at a position with that value: %d\n", key, found && *found == key);
 
-  static char storage[3000][16];
-  static char* strings[3000];
-  for (int i = 0; i < 3000; ++i) {
+  static char storage[1000][16];
+  static char* strings[1000];
+  for (int i = 0; i < 1000; ++i) {
     int len = 3 + (int)(next() % 10);
     for (int j = 0; j < len; ++j) storage[i][j] = (char)('a' + next() % 6);
     strings[i] = storage[i];
   }
-  qsort(strings, 3000, sizeof strings[0], by_string);
-  printf("strings: first %s, last %s, middle %s\n", strings[0], strings[2999], strings[1500]);
+  qsort(strings, 1000, sizeof strings[0], by_string);
+  printf("strings: first %s, last %s, middle %s\n", strings[0], strings[999], strings[500]);
   struct Record records[500];
   for (int i = 0; i < 500; ++i) {
     snprintf(records[i].name, sizeof records[i].name, "r%u", next() % 1000);
