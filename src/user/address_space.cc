@@ -80,7 +80,8 @@ uint64_t AddressSpace::accessible(uint64_t guest, uint64_t length, GuestAccess a
 uint8_t* AddressSpace::host_range(uint64_t guest, uint64_t length, GuestAccess access) {
   if (length == 0) return host(guest < size_ ? guest : 0);
   if (!contains(guest, length) || accessible(guest, length, access) != length) return nullptr;
-  if (access == GuestAccess::kWrite) changed(guest, length);
+  // The host is about to write there: decoded code goes (translations stay valid).
+  if (access == GuestAccess::kWrite && code_ != nullptr) code_->invalidate_range(guest, length);
   return host(guest);
 }
 

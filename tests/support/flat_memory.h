@@ -35,7 +35,7 @@ class FlatMemory : public soft::PageMapper {
   size_t size() const { return size_; }
   uint8_t* host(uint64_t linear) { return host_ + (linear - base_); }
   void write(uint64_t linear, std::span<const uint8_t> bytes) {
-    std::memcpy(host(linear), bytes.data(), bytes.size());
+    if (!bytes.empty()) std::memcpy(host(linear), bytes.data(), bytes.size());
   }
   void set_permissions(uint64_t linear, size_t length, Permissions p) {
     for (uint64_t page = (linear - base_) / 4096; page < (linear - base_ + length + 4095) / 4096;

@@ -11,7 +11,9 @@ constexpr size_t kFcw = 0, kFsw = 2, kFtw = 4, kFop = 6, kFip = 8, kFdp = 16, kM
                  kMxcsrMaskOffset = 28, kStRegisters = 32, kXmmRegisters = 160;
 
 template <class T>
-void put(uint8_t* image, size_t offset, T value) { std::memcpy(image + offset, &value, sizeof(T)); }
+void put(uint8_t* image, size_t offset, T value) {
+  std::memcpy(image + offset, &value, sizeof(T));
+}
 template <class T>
 T get(const uint8_t* image, size_t offset) {
   T value;
@@ -19,15 +21,17 @@ T get(const uint8_t* image, size_t offset) {
   return value;
 }
 
-unsigned top_of(uint16_t status) { return (status >> 11) & 7; }
+unsigned top_of(uint16_t status) {
+  return (status >> 11) & 7;
+}
 
 }  // namespace
 
 uint16_t tag_for(const Float80& value) {
   const uint16_t exponent = value.sign_exponent & 0x7fff;
-  if (exponent == 0x7fff) return 2;                         // special: infinity, NaN
+  if (exponent == 0x7fff) return 2;                          // special: infinity, NaN
   if (exponent == 0) return value.significand == 0 ? 1 : 2;  // zero, or denormal (special)
-  return (value.significand >> 63) ? 0 : 2;                 // valid, or unnormal (special)
+  return (value.significand >> 63) ? 0 : 2;                  // valid, or unnormal (special)
 }
 
 uint8_t abridged_tags(uint16_t full) {

@@ -38,6 +38,7 @@ Block* CodeCache::insert(std::unique_ptr<Block> block) {
 }
 
 void CodeCache::retire(Block* block) {
+  ++generation_;
   block->valid = false;
   for (Insn& insn : block->insns) insn.exec = &exec_stale;
   if (fast_[fast_index(block->physical)] == block) fast_[fast_index(block->physical)] = nullptr;
@@ -86,6 +87,7 @@ void CodeCache::clear() {
   blocks_.clear();
   pages_.clear();
   fast_.fill(nullptr);
+  ++generation_;
 }
 
 }  // namespace cella::soft

@@ -16,10 +16,20 @@
 namespace cella::soft {
 
 struct Block {
+  // A direct link to a block that followed this one (block chaining): valid while neither
+  // translations nor decoded code have changed since it was made (`generation`).
+  struct Link {
+    uint64_t rip = ~uint64_t{0};
+    uint64_t generation = 0;
+    Block* block = nullptr;
+  };
+
   uint64_t physical = 0;  // guest physical address of the first instruction
   uint32_t mode = 0;      // decoding mode key (CPU mode bits that change decoding)
   uint32_t bytes = 0;     // total length; a cached block never leaves its page
   bool valid = true;
+  bool cacheable = true;  // false for the scratch block of a page-straddling instruction
+  Link links[2];          // the last two distinct successors
   std::vector<Insn> insns;
 };
 
@@ -40,10 +50,11 @@ class CodeCache {
   // Invalidates every block on pages overlapping [physical, physical + size).
   void invalidate_range(uint64_t physical, uint64_t size);
   void clear();
+  bool has_garbage() const { return !graveyard_.empty(); }
   // Frees invalidated blocks. Call only when no block is executing.
-  void collect() {
-    if (!graveyard_.empty()) graveyard_.clear();
-  }
+  void collect() { graveyard_.clear(); }
+  // Changes whenever a block is invalidated: chained links re-check.
+  uint64_t generation() const { return generation_; }
 
   size_t block_count() const { return blocks_.size(); }
   uint64_t invalidations() const { return invalidations_; }
@@ -72,6 +83,7 @@ class CodeCache {
   std::unordered_map<uint64_t, std::vector<Block*>> pages_;  // physical page -> its blocks
   std::vector<std::unique_ptr<Block>> graveyard_;
   uint64_t invalidations_ = 0;
+  uint64_t generation_ = 0;
 };
 
 }  // namespace cella::soft

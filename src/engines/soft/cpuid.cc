@@ -6,17 +6,17 @@ x86::CpuidPolicy soft_cpuid_policy() {
   using F = x86::Feature;
   // One line per implemented feature; add a feature only with its forms and tests.
   return x86::CpuidPolicy{
-      F::kTsc,        // RDTSC
-      F::kCx8,        // CMPXCHG8B
-      F::kCmov,       // CMOVcc
-      F::kClfsh,      // CLFLUSH
-      F::kSyscall,    // SYSCALL
-      F::kLm,         // long mode
-      F::kNx,         // execute-disable
-      F::kLahfLm,     // LAHF/SAHF in 64-bit mode
-      F::kPrefetchw,  // PREFETCHW (a hint)
-      F::kRdtscp,     // RDTSCP
-      F::kHypervisor, // running under a hypervisor
+      F::kTsc,         // RDTSC
+      F::kCx8,         // CMPXCHG8B
+      F::kCmov,        // CMOVcc
+      F::kClfsh,       // CLFLUSH
+      F::kSyscall,     // SYSCALL
+      F::kLm,          // long mode
+      F::kNx,          // execute-disable
+      F::kLahfLm,      // LAHF/SAHF in 64-bit mode
+      F::kPrefetchw,   // PREFETCHW (a hint)
+      F::kRdtscp,      // RDTSCP
+      F::kHypervisor,  // running under a hypervisor
   };
 }
 

@@ -52,6 +52,7 @@ Block* SoftCpu::build_block(uint64_t linear, const PageTranslation& page) {
           1, decoded.kind == DecodeResult::Kind::kOk ? decoded.insn : invalid_insn(decoded.kind));
       scratch_.physical = block->physical;
       scratch_.bytes = scratch_.insns[0].length;
+      scratch_.cacheable = false;
       return &scratch_;
     }
     if (decoded.kind != DecodeResult::Kind::kOk) {
@@ -70,24 +71,57 @@ Block* SoftCpu::build_block(uint64_t linear, const PageTranslation& page) {
 }
 
 Block* SoftCpu::block_at(uint64_t linear) {
-  PageTranslation page;
-  if (!translate(linear, Access::kFetch, page)) return nullptr;
-  const uint64_t physical = page.physical_page | (linear & kPageOffsetMask);
+  const TlbEntry& e = tlb.entry(linear);
+  const uint64_t page = linear & ~kPageOffsetMask;
+  if (e.fetch_tag == page) [[likely]] {
+    if (Block* block = code.find(e.physical_page | (linear & kPageOffsetMask), 0)) return block;
+  }
+  PageTranslation translation;
+  if (!translate(linear, Access::kFetch, translation)) return nullptr;
+  const uint64_t physical = translation.physical_page | (linear & kPageOffsetMask);
   if (Block* block = code.find(physical, 0)) return block;
-  return build_block(linear, page);
+  return build_block(linear, translation);
+}
+
+// Links `next` as a successor of `previous` (most recent first), so the next time control
+// goes from one to the other the block lookup is skipped.
+static void link(Block& previous, Block& next, uint64_t rip, uint64_t generation) {
+  if (!previous.cacheable || !next.cacheable) return;
+  if (previous.links[0].rip != rip || previous.links[0].generation != generation) {
+    previous.links[1] = previous.links[0];
+  }
+  previous.links[0] = Block::Link{rip, generation, &next};
 }
 
 ExitReason SoftCpu::run(uint64_t budget) {
   const uint64_t limit = budget > ~uint64_t{0} - retired ? ~uint64_t{0} : retired + budget;
+  Block* previous = nullptr;
   for (;;) {
     if (retired >= limit) return ExitReason::kBudget;
-    if (stop_requested.load(std::memory_order_relaxed)) {
+    if (stop_requested.load(std::memory_order_relaxed)) [[unlikely]] {
       stop_requested.store(false, std::memory_order_relaxed);
       return ExitReason::kStopRequest;
     }
-    code.collect();
-    Block* block = block_at(rip);
-    if (block == nullptr) return ExitReason::kFault;  // instruction fetch faulted
+    if (code.has_garbage()) [[unlikely]] {
+      code.collect();
+      previous = nullptr;
+    }
+    uint64_t generation = tlb.generation() + code.generation();
+    Block* block = nullptr;
+    if (previous != nullptr) {
+      for (const Block::Link& l : previous->links) {
+        if (l.rip == rip && l.generation == generation) {
+          block = l.block;
+          break;
+        }
+      }
+    }
+    if (block == nullptr) {
+      block = block_at(rip);
+      if (block == nullptr) return ExitReason::kFault;  // instruction fetch faulted
+      generation = tlb.generation() + code.generation();
+      if (previous != nullptr) link(*previous, *block, rip, generation);
+    }
     const Insn* insn = block->insns.data();
     const Insn* const end = insn + block->insns.size();
     const Insn* const first = insn;
@@ -109,6 +143,7 @@ ExitReason SoftCpu::run(uint64_t budget) {
       ++retired;  // kExit: the instruction completed
       return exit_reason;
     }
+    previous = block;
   }
 }
 

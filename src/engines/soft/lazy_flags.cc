@@ -97,11 +97,13 @@ uint64_t LazyFlags::status() const {
 }
 
 bool LazyFlags::carry() const {
+  // CF alone, without the other five flags: the common producers compare operands directly.
+  const uint64_t mask = ~uint64_t{0} >> (64 - (8u << size_log2));
   switch (op) {
-    case FlagOp::kSub: {
-      const uint64_t mask = size_log2 == 3 ? ~uint64_t{0} : (uint64_t{1} << (8 << size_log2)) - 1;
+    case FlagOp::kAdd:
+      return (result & mask) < (src1 & mask);
+    case FlagOp::kSub:
       return (src1 & mask) < (src2 & mask);
-    }
     case FlagOp::kLogic:
       return false;
     case FlagOp::kInc:
@@ -141,6 +143,48 @@ bool LazyFlags::test(Condition condition) const {
         return sa > sb;
       default:
         break;
+    }
+  }
+  // Conditions that need only the result (ZF, SF), or that logic ops make trivial (CF = OF = 0).
+  if (op != FlagOp::kNone) {
+    const unsigned shift = 64 - (8u << size_log2);
+    const uint64_t r = result << shift;
+    const bool zero = r == 0, sign = static_cast<int64_t>(r) < 0;
+    switch (condition) {
+      case Condition::kE:
+        return zero;
+      case Condition::kNe:
+        return !zero;
+      case Condition::kS:
+        return sign;
+      case Condition::kNs:
+        return !sign;
+      default:
+        break;
+    }
+    if (op == FlagOp::kLogic) {
+      switch (condition) {
+        case Condition::kO:
+        case Condition::kB:
+          return false;
+        case Condition::kNo:
+        case Condition::kAe:
+          return true;
+        case Condition::kBe:
+          return zero;
+        case Condition::kA:
+          return !zero;
+        case Condition::kL:
+          return sign;
+        case Condition::kGe:
+          return !sign;
+        case Condition::kLe:
+          return zero || sign;
+        case Condition::kG:
+          return !zero && !sign;
+        default:
+          break;
+      }
     }
   }
   const uint64_t f = status();

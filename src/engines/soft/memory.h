@@ -10,6 +10,15 @@
 
 namespace cella::soft {
 
+// SDM Vol. 3A 6.15 (#SS): a non-canonical address in an access through the stack segment
+// raises #SS(0) rather than #GP(0). Called on the failure path of stack-segment accesses.
+inline bool stack_segment_fault(SoftCpu& cpu, uint64_t linear) {
+  if (!is_canonical(linear) && cpu.fault.vector == x86::Vector::kGeneralProtection) {
+    cpu.fault = x86::Fault{x86::Vector::kStackFault, true, 0, 0};
+  }
+  return false;
+}
+
 template <class T>
 inline bool within_page(uint64_t linear) {
   return (linear & kPageOffsetMask) <= kPageSize - sizeof(T);
@@ -62,7 +71,9 @@ inline bool modify_memory(SoftCpu& cpu, uint64_t linear, bool locked, F&& f) {
   // Slow path: check write permission on every page first (a fault must change nothing).
   PageTranslation page;
   if (!cpu.translate(linear, Access::kWrite, page)) return false;
-  if (!within_page<T>(linear) && !cpu.translate(linear + sizeof(T) - 1, Access::kWrite, page)) {
+  // The second page is checked at its first byte, which is what CR2 reports if it faults.
+  if (!within_page<T>(linear) &&
+      !cpu.translate((linear + sizeof(T) - 1) & ~kPageOffsetMask, Access::kWrite, page)) {
     return false;
   }
   T old;

@@ -33,15 +33,22 @@ class Tlb {
   TlbEntry& entry(uint64_t linear) { return entries_[(linear >> 12) & (kEntries - 1)]; }
   const TlbEntry& entry(uint64_t linear) const { return entries_[(linear >> 12) & (kEntries - 1)]; }
 
-  void flush_all() { entries_.fill(TlbEntry{}); }
+  void flush_all() {
+    entries_.fill(TlbEntry{});
+    ++generation_;
+  }
   // CR3 reload without PCID: every non-global translation goes.
   void flush_non_global();
   void flush_page(uint64_t linear);
   // Takes write permission away from every entry for a physical page (it now holds code).
   void revoke_writes(uint64_t physical_page);
 
+  // Changes whenever translations may have changed (any flush): chained blocks re-check.
+  uint64_t generation() const { return generation_; }
+
  private:
   std::array<TlbEntry, kEntries> entries_{};
+  uint64_t generation_ = 0;
 };
 
 }  // namespace cella::soft

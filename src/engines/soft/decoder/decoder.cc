@@ -299,6 +299,12 @@ DecodeResult Decoder::decode(const uint8_t* bytes, size_t available) const {
     }
     if (!in.has(disp_size)) return result.kind = need(disp_size), result;
     if (disp_size != 0) insn.disp = static_cast<int32_t>(in.signed_value(disp_size));
+    // SDM Vol. 1 3.7.4.1: RSP or RBP as base means SS, unless overridden (FS/GS in 64-bit
+    // mode). In 64-bit mode this only decides #SS versus #GP for non-canonical addresses.
+    const bool overridden = insn.segment != static_cast<uint8_t>(x86::Segment::kDs);
+    if (!overridden && (insn.base == 4 || insn.base == 5)) {
+      insn.segment = static_cast<uint8_t>(x86::Segment::kSs);
+    }
   }
 
   // 5. Operand size and register operands.

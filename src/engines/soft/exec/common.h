@@ -31,19 +31,16 @@ constexpr uint8_t kRspOffset = 4 * 8;  // RSP as an operand coding
 template <class T>
 inline bool push(SoftCpu& cpu, T value) {
   const uint64_t rsp = cpu.gpr[4] - sizeof(T);
-  if (!write_memory(cpu, rsp + cpu.segment_base[static_cast<int>(x86::Segment::kSs)], value)) {
-    return false;
-  }
+  const uint64_t linear = rsp + cpu.segment_base[static_cast<int>(x86::Segment::kSs)];
+  if (!write_memory(cpu, linear, value)) return stack_segment_fault(cpu, linear);
   cpu.gpr[4] = rsp;
   return true;
 }
 
 template <class T>
 inline bool pop(SoftCpu& cpu, T& value) {
-  if (!read_memory(cpu, cpu.gpr[4] + cpu.segment_base[static_cast<int>(x86::Segment::kSs)],
-                   value)) {
-    return false;
-  }
+  const uint64_t linear = cpu.gpr[4] + cpu.segment_base[static_cast<int>(x86::Segment::kSs)];
+  if (!read_memory(cpu, linear, value)) return stack_segment_fault(cpu, linear);
   cpu.gpr[4] += sizeof(T);
   return true;
 }

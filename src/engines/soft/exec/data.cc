@@ -29,14 +29,12 @@ struct Move {
   }
 };
 
-// MOVSXD (63 /r): sign-extends a doubleword with REX.W; without it, a plain 32/16-bit move.
+// MOVSXD (63 /r): the source is always a doubleword (read whole, even with 66); REX.W
+// sign-extends it, otherwise its low 32 or 16 bits are moved.
 struct Movsxd {
   template <class T, bool kMem, OperandList kOps>
   static Status exec(SoftCpu& cpu, const Insn& insn) {
-    if constexpr (sizeof(T) == 8)
-      return Move<uint32_t, true>::template exec<T, kMem, kOps>(cpu, insn);
-    else
-      return Move<T, false>::template exec<T, kMem, kOps>(cpu, insn);
+    return Move<uint32_t, sizeof(T) == 8>::template exec<T, kMem, kOps>(cpu, insn);
   }
 };
 
@@ -333,6 +331,8 @@ constexpr FormSpec kForms[] = {
     FORM("XCHG",   "86 /r",    "Eb,Gb",  kLock,   Xchg),
     FORM("XCHG",   "87 /r",    "Ev,Gv",  kLock,   Xchg),
     FORM("XCHG",   "90+r",     "Zv,rAX", 0,       Xchg),
+    // PAUSE is F3 + the NOP encoding: with REX.B it is XCHG r8 (SDM Vol. 2B PAUSE, NOP).
+    FORM("PAUSE",  "F3 90",    "Zv,rAX", 0,       Xchg),
     FORM("CMOVO",  "0F 40 /r", "Gv,Ev",  kCmov,   Cmov<C::kO>),
     FORM("CMOVNO", "0F 41 /r", "Gv,Ev",  kCmov,   Cmov<C::kNo>),
     FORM("CMOVB",  "0F 42 /r", "Gv,Ev",  kCmov,   Cmov<C::kB>),

@@ -76,11 +76,13 @@ constexpr FormSpec kForms[] = {
     FORM("CPUID",       "0F A2",         "",   kNoDiff,           Cpuid),
     FORM("RDTSC",       "0F 31",         "",   kNoDiff | kTsc,    ReadTsc<false>),
     FORM("RDTSCP",      "0F 01 F9",      "",   kNoDiff | kRdtscp, ReadTsc<true>),
-    FORM("PAUSE",       "F3 90",         "",   0,                 Nop),
     FORM("PREFETCHNTA", "0F 18 /0",      "M",  0,                 Nop),
     FORM("PREFETCHT0",  "0F 18 /1",      "M",  0,                 Nop),
     FORM("PREFETCHT1",  "0F 18 /2",      "M",  0,                 Nop),
     FORM("PREFETCHT2",  "0F 18 /3",      "M",  0,                 Nop),
+    // SDM Vol. 2B PREFETCHW; AMD APM 3: the other 0F 0D /reg memory forms are prefetches too,
+    // and register forms are #UD.
+    FORM("PREFETCH",    "0F 0D /r",      "Mb", kPrefetchw,        Nop),
     FORM("PREFETCHW",   "0F 0D /1",      "M",  kPrefetchw,        Nop),
     // SDM Vol. 2B NOP: 0F 1F /0 is the multi-byte NOP; the rest of 0F 18-1F are reserved
     // hint NOPs (ENDBR64 = F3 0F 1E FA executes as one on a CPU without CET).
@@ -92,7 +94,6 @@ constexpr FormSpec kForms[] = {
     FORM("NOP",         "0F 1D /r",      "Ev", 0,                 Nop),
     FORM("NOP",         "0F 1E /r",      "Ev", 0,                 Nop),
     FORM("NOP",         "0F 1F /r",      "Ev", 0,                 Nop),
-    FORM("PREFETCHW",   "0F 0D /r",      "Ev", kPrefetchw,        Nop),
     FORM("LFENCE",      "NP 0F AE E8+i", "",   kSse2,             Fence),
     FORM("MFENCE",      "NP 0F AE F0+i", "",   kSse2,             Fence),
     FORM("SFENCE",      "NP 0F AE F8+i", "",   kSse,              Fence),

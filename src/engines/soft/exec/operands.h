@@ -42,6 +42,12 @@ inline uint64_t operand_address(const SoftCpu& cpu, const Insn& insn) {
   }
 }
 
+// The failure path of a memory operand access: through SS, #GP becomes #SS.
+inline bool segment_fault(SoftCpu& cpu, const Insn& insn, uint64_t linear) {
+  if (insn.segment == static_cast<uint8_t>(x86::Segment::kSs)) stack_segment_fault(cpu, linear);
+  return false;
+}
+
 template <OperandSpec kSpec, bool kMem>
 struct Operand {
   static constexpr OperandKind kKind = kSpec.kind;
@@ -51,7 +57,8 @@ struct Operand {
   template <class T>
   static bool read(SoftCpu& cpu, const Insn& insn, T& out) {
     if constexpr (kInMemory) {
-      return read_memory(cpu, operand_address<kKind>(cpu, insn), out);
+      const uint64_t address = operand_address<kKind>(cpu, insn);
+      return read_memory(cpu, address, out) || segment_fault(cpu, insn, address);
     } else if constexpr (kKind == OperandKind::kE || kKind == OperandKind::kR ||
                          kKind == OperandKind::kZ) {
       out = cpu.reg<T>(insn.rm);
@@ -78,7 +85,8 @@ struct Operand {
   template <class T>
   static bool write(SoftCpu& cpu, const Insn& insn, T value) {
     if constexpr (kInMemory) {
-      return write_memory(cpu, operand_address<kKind>(cpu, insn), value);
+      const uint64_t address = operand_address<kKind>(cpu, insn);
+      return write_memory(cpu, address, value) || segment_fault(cpu, insn, address);
     } else if constexpr (kKind == OperandKind::kE || kKind == OperandKind::kR ||
                          kKind == OperandKind::kZ) {
       cpu.set_reg<T>(insn.rm, value);
@@ -98,8 +106,9 @@ struct Operand {
   template <class T, class F>
   static bool update(SoftCpu& cpu, const Insn& insn, F&& f) {
     if constexpr (kInMemory) {
-      return modify_memory<T>(cpu, operand_address<kKind>(cpu, insn),
-                              (insn.prefixes & prefix::kLock) != 0, f);
+      const uint64_t address = operand_address<kKind>(cpu, insn);
+      return modify_memory<T>(cpu, address, (insn.prefixes & prefix::kLock) != 0, f) ||
+             segment_fault(cpu, insn, address);
     } else {
       T value{};
       read<T>(cpu, insn, value);
