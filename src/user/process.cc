@@ -97,6 +97,7 @@ Result<void> Process::load(const ProcessOptions& options, int* error_number) {
   }
   const Executable& exe = std::get<Executable>(opened);
   executable_path_ = absolute_path(exe.path);
+  arguments_ = exe.argv;
 
   // Layout (Linux's top-down layout): the stack at the top, mmap below it, position-
   // independent programs at two thirds of the space, the heap after the program.

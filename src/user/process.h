@@ -61,6 +61,8 @@ class Process {
   SignalState& signals() { return signals_; }
   const ProcessOptions& options() const { return options_; }
   const std::string& executable_path() const { return executable_path_; }
+  // The program's arguments as it was started (after "#!" rewriting).
+  const std::vector<std::string>& arguments() const { return arguments_; }
 
   // ---- Used by system-call handlers ----
   void exit(int status) {
@@ -100,6 +102,7 @@ class Process {
 
   ProcessOptions options_;
   std::string executable_path_;
+  std::vector<std::string> arguments_;
   x86::CpuidPolicy cpuid_;
   std::unique_ptr<AddressSpace> memory_;
   soft::CodeCache code_;

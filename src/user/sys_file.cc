@@ -1,9 +1,11 @@
-// File system calls whose arguments need more than the table's argument kinds: ioctl and
+// File system calls whose arguments need more than the table's argument kinds: open of the
+// guest's own /proc files (proc_files.h), ioctl and
 // fcntl (the argument's meaning depends on the command: tables below), vectored I/O, message
 // sockets, and readlink (which answers /proc/self/exe itself).
 #include <asm/ioctls.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
@@ -11,7 +13,9 @@
 #include <cstring>
 #include <set>
 
+#include "base/file.h"
 #include "base/log.h"
+#include "user/proc_files.h"
 #include "user/process.h"
 #include "user/syscall_args.h"
 #include "user/syscall_handlers.h"
@@ -203,6 +207,23 @@ int64_t sys_readlink(Process& process, const SyscallSpec& spec, SyscallArgs& a) 
   HostArgs host;
   if (const int64_t error = host.translate(process, spec, a)) return error;
   return host_call(spec.number, host.value);
+}
+
+int64_t sys_open(Process& process, const SyscallSpec& spec, SyscallArgs& a) {
+  const size_t path_arg = spec.number == SYS_openat ? 1 : 0;
+  std::string path;
+  if (a.arg[path_arg] != 0 && process.memory().read_string(a.arg[path_arg], path) == 0) {
+    if (auto contents = guest_proc_file(process, path)) {
+      const uint64_t flags = a.arg[path_arg + 1];
+      if ((flags & O_ACCMODE) != O_RDONLY) return -EACCES;
+      // A memory file with the guest's view; it reads like the /proc file.
+      UniqueFd fd(memfd_create("cella-proc", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0));
+      if (!fd.valid()) return -errno;
+      if (!pwrite_exact(fd.get(), contents->data(), contents->size(), 0)) return -EIO;
+      return fd.release();
+    }
+  }
+  return pass(process, spec, a);
 }
 
 int64_t sys_msg(Process& process, const SyscallSpec& spec, SyscallArgs& a) {

@@ -35,6 +35,7 @@ chmod -x "$work/unexecutable"
 printf '#!/nonexistent/interpreter\n' >"$work/script"
 chmod +x "$work/script"
 gcc -nostdlib -static -no-pie -I"$asm" -o "$work/hello" "$asm/hello.S" || exit 1
+gcc -nostdlib -static -no-pie -I"$asm" -o "$work/cat" "$asm/cat.S" || exit 1
 
 expect 127 "No such file or directory" -- user "$work/missing"
 expect 126 "Permission denied" -- user "$work"
@@ -53,6 +54,19 @@ expect 42 "cella: trace:" -- user --trace 3 "$work/hello"
 expect 42 "exit_group(42)" -- user --strace "$work/hello"
 expect 42 "instructions in" -- user --stats "$work/hello"
 expect 42 "hello from assembly" -- user --argv0 other -- "$work/hello"
+# The guest's own /proc files: its memory areas and arguments, not the emulator's.
+expect 0 "[stack]" -- user "$work/cat" /proc/self/maps
+expect 0 "r-xp 00001000" -- user "$work/cat" /proc/self/maps
+expect 0 "$work/cat" -- user "$work/cat" /proc/self/maps
+if "$cella" user "$work/cat" /proc/self/maps | grep -q "$(realpath "$cella")"; then
+  echo "FAIL: /proc/self/maps shows the emulator"
+  failures=$((failures + 1))
+fi
+cmdline=$("$cella" user "$work/cat" /proc/self/cmdline | tr '\0' '|')
+if [[ $cmdline != "$work/cat|/proc/self/cmdline|" ]]; then
+  echo "FAIL: /proc/self/cmdline is '$cmdline'"
+  failures=$((failures + 1))
+fi
 traced=$("$cella" user --trace 4 "$work/hello" 2>&1 >/dev/null | grep -c "cella: trace:")
 if [[ $traced != 4 ]]; then
   echo "FAIL: --trace 4 logged $traced instructions"
