@@ -31,14 +31,17 @@ constexpr uint64_t kHostCloneFlags =
     CLONE_NEWNET;
 constexpr uint64_t kEmulatedCloneFlags = CLONE_VM | CLONE_SETTLS | CLONE_DETACHED;
 
-// execve(2) limits: MAX_ARG_STRLEN per string and a bound on the number of strings.
+// execve(2) limits: MAX_ARG_STRLEN per string, and a bound on the total far above any host's
+// ARG_MAX (the host's execve then gives the precise E2BIG) that keeps a hostile guest from
+// exhausting the emulator's memory.
 constexpr size_t kMaxArgString = 32 * 4096;
-constexpr size_t kMaxArgCount = 0x7fffffff / sizeof(uint64_t);
+constexpr size_t kMaxArgTotal = size_t{64} << 20;
 
 int64_t read_string_array(Process& process, uint64_t guest, std::vector<std::string>& out) {
   if (guest == 0) return 0;  // Linux treats a null argv or envp as empty
+  size_t total = 0;
   for (uint64_t i = 0;; ++i) {
-    if (i >= kMaxArgCount) return -E2BIG;
+    if (total > kMaxArgTotal) return -E2BIG;
     uint64_t pointer;
     if (!process.memory().copy_in(&pointer, guest + i * 8, 8)) return -EFAULT;
     if (pointer == 0) return 0;
@@ -46,6 +49,7 @@ int64_t read_string_array(Process& process, uint64_t guest, std::vector<std::str
     const int error = process.memory().read_string(pointer, s, kMaxArgString);
     if (error == -ENAMETOOLONG) return -E2BIG;
     if (error != 0) return error;
+    total += s.size() + 1 + sizeof(uint64_t);
     out.push_back(std::move(s));
   }
 }

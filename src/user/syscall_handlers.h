@@ -53,7 +53,7 @@ CELLA_HANDLER(sys_set_robust_list);
 CELLA_HANDLER(sys_prctl);
 
 // sys_file.cc
-CELLA_HANDLER(sys_open);       // open, openat: the guest's own /proc files, else pass
+CELLA_HANDLER(sys_open);  // open, openat: the guest's own /proc files, else pass
 CELLA_HANDLER(sys_ioctl);
 CELLA_HANDLER(sys_fcntl);
 CELLA_HANDLER(sys_rw_vector);  // readv, writev, preadv, pwritev, preadv2, pwritev2
