@@ -1,4 +1,5 @@
-// A blocking read interrupted by SIGALRM: restarted with SA_RESTART, EINTR without it.
+// A blocking read interrupted by SIGALRM: restarted with SA_RESTART, EINTR without it; and a
+// signal delivered to a program that only computes (between instructions of a busy loop).
 #include "lib.inc"
         .set SIGALRM, 14
         .set ITIMER_REAL, 0
@@ -15,6 +16,21 @@ _start:
         movq    $SA_SIGINFO|SA_RESTORER, action+8(%rip)
         call    read_with_alarm
         show    "read without SA_RESTART", %rax
+
+        lea     spin_handler(%rip), %rax        // a busy loop that only a handler ends
+        mov     %rax, action(%rip)
+        mov     $SIGALRM, %edi
+        lea     action(%rip), %rsi
+        xor     %edx, %edx
+        mov     $8, %r10d
+        sys     SYS_rt_sigaction
+        mov     $ITIMER_REAL, %edi
+        lea     timer(%rip), %rsi
+        xor     %edx, %edx
+        sys     SYS_setitimer
+1:      cmpb    $0, spun(%rip)
+        je      1b
+        say     "busy loop interrupted by SIGALRM"
         xor     %edi, %edi
         sys     SYS_exit_group
 
@@ -42,7 +58,12 @@ alarm_handler:
         sys     SYS_write
         ret
 
+spin_handler:
+        movb    $1, spun(%rip)
+        ret
+
         .data
+spun:   .byte 0
 action: .quad alarm_handler, 0, restore_rt, 0
 timer:  .quad 0, 0, 0, 20000            // it_interval = 0, it_value = 20 ms
 fds:    .long 0, 0
