@@ -7,6 +7,12 @@ if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
   add_compile_options(-Wno-array-bounds -Wno-stringop-overflow -Wno-maybe-uninitialized)
 endif()
 
+# libFuzzer needs coverage instrumentation in the libraries under test, not just in the
+# fuzz targets (which add -fsanitize=fuzzer themselves).
+if(CELLA_FUZZ)
+  add_compile_options(-fsanitize=fuzzer-no-link)
+endif()
+
 if(CELLA_SANITIZE)
   add_compile_options(-fsanitize=${CELLA_SANITIZE} -fno-omit-frame-pointer
                       -fno-sanitize-recover=undefined)

@@ -29,6 +29,10 @@ class NativeRunner {
   std::unique_ptr<Stub> stub_;
 };
 
+// The FS base of the calling host thread. The soft runner gives FS the same base, so an FS
+// segment override addresses the same memory natively and on the software CPU.
+uint64_t host_fs_base();
+
 class SoftRunner {
  public:
   SoftRunner();

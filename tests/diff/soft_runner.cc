@@ -1,5 +1,9 @@
 // Runs one instruction on the software CPU: the same bytes at the same address, followed by
 // the same NOP sled and a UD2 whose #UD marks completion.
+#include <asm/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "engines/soft/cpuid.h"
@@ -25,6 +29,12 @@ x86::ArchState base_state() {
 
 }  // namespace
 
+uint64_t host_fs_base() {
+  uint64_t base = 0;
+  ::syscall(SYS_arch_prctl, ARCH_GET_FS, &base);
+  return base;
+}
+
 SoftRunner::SoftRunner()
     : memory_(kRegionBase, kRegionSize),
       cpuid_(soft::soft_cpuid_policy()),
@@ -46,6 +56,7 @@ void SoftRunner::load(const std::vector<uint8_t>& instruction, const MachineStat
   std::copy(in.gpr.begin(), in.gpr.end(), state.gpr.begin());
   state.rflags = in.rflags;
   state.rip = kCodeAddress;
+  state.seg(x86::Segment::kFs).base = host_fs_base();
   x86::load_fxsave_image(state, std::span<const uint8_t, x86::kFxsaveSize>(in.fx),
                          x86::FxsaveFormat::k64);
   cpu_.set_state(state);

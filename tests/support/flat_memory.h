@@ -57,9 +57,10 @@ class FlatMemory : public soft::PageMapper {
       return false;
     }
     if (!allowed) {
-      // SDM Vol. 3A 4.7: a user-mode access; present bit set if the page exists.
+      // SDM Vol. 3A 4.7: a user-mode access; present bit set if the page exists. The upper
+      // half of the address space is the kernel's, mapped (supervisor-only) as on a Linux host.
       uint32_t code = x86::pf_error::kUser;
-      if (inside && p.read) code |= x86::pf_error::kPresent;
+      if ((inside && p.read) || (linear >> 63) != 0) code |= x86::pf_error::kPresent;
       if (access == soft::Access::kWrite) code |= x86::pf_error::kWrite;
       if (access == soft::Access::kFetch) code |= x86::pf_error::kInstructionFetch;
       cpu.fault = x86::Fault{x86::Vector::kPageFault, true, code, linear};

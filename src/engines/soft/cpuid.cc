@@ -8,6 +8,11 @@ x86::CpuidPolicy soft_cpuid_policy() {
   return x86::CpuidPolicy{
       F::kTsc,         // RDTSC
       F::kCx8,         // CMPXCHG8B
+      F::kCx16,        // CMPXCHG16B
+      F::kPopcnt,      // POPCNT
+      F::kAbm,         // LZCNT
+      F::kBmi1,        // ANDN BEXTR BLSI BLSMSK BLSR TZCNT
+      F::kErms,        // REP MOVSB/STOSB are fast (exec/string.cc copies whole pages)
       F::kCmov,        // CMOVcc
       F::kClfsh,       // CLFLUSH
       F::kSyscall,     // SYSCALL

@@ -16,14 +16,9 @@ constexpr uint64_t sign_bit(T value) {
   return (static_cast<uint64_t>(value) >> (sizeof(T) * 8 - 1)) & 1;
 }
 
-// PF reflects the low byte of the result (SDM Vol. 1 3.4.3.1): set when it has even parity.
-inline uint64_t parity(uint64_t result) {
-  return __builtin_parity(static_cast<unsigned>(result & 0xff)) ? 0 : kPf;
-}
-
 template <class T>
 uint64_t zf_sf_pf(T result) {
-  return (result == 0 ? kZf : 0) | (sign_bit(result) ? kSf : 0) | parity(result);
+  return result_flags(result);
 }
 
 // One function per (operation, size): the flags of `result = src1 op src2`.
@@ -64,6 +59,42 @@ uint64_t flags_dec(const LazyFlags& f) {
          (a == static_cast<T>(T{1} << (sizeof(T) * 8 - 1)) ? kOf : 0);
 }
 
+// Shifts (SDM Vol. 2B SAL/SAR/SHL/SHR): CF is the last bit shifted out, OF is defined for a
+// count of 1 only and AF is undefined. Cella's values where the SDM leaves them undefined
+// (docs/cpu.md): OF follows the count-1 formula for every count, AF is clear, and CF for a
+// count of at least the operand width (8/16-bit SHL/SHR) is the last bit shifted out of the
+// operand extended with zeros, i.e. 0 beyond the width.
+template <class T>
+uint64_t flags_shl(const LazyFlags& f) {
+  const T r = static_cast<T>(f.result);
+  const unsigned count = static_cast<unsigned>(f.src2), bits = sizeof(T) * 8;
+  const bool carry = count <= bits && ((f.src1 >> (bits - count)) & 1);
+  return zf_sf_pf(r) | (carry ? kCf : 0) | ((sign_bit(r) != carry) ? kOf : 0);
+}
+
+template <class T>
+uint64_t flags_shr(const LazyFlags& f) {
+  const T r = static_cast<T>(f.result);
+  const unsigned count = static_cast<unsigned>(f.src2), bits = sizeof(T) * 8;
+  const bool carry = count <= bits && ((f.src1 >> (count - 1)) & 1);
+  return zf_sf_pf(r) | (carry ? kCf : 0) | (sign_bit(static_cast<T>(f.src1)) ? kOf : 0);
+}
+
+template <class T>
+uint64_t flags_sar(const LazyFlags& f) {
+  const T r = static_cast<T>(f.result);
+  const unsigned count = static_cast<unsigned>(f.src2), bits = sizeof(T) * 8;
+  const bool carry = (f.src1 >> (count < bits ? count - 1 : bits - 1)) & 1;
+  return zf_sf_pf(r) | (carry ? kCf : 0);  // OF is cleared for SAR by one
+}
+
+// MUL/IMUL (SDM Vol. 2A IMUL, Vol. 2B MUL): CF = OF = the product does not fit the low half;
+// SF, ZF, AF, PF are undefined: Cella sets SF/ZF/PF from the low half and clears AF.
+template <class T>
+uint64_t flags_mul(const LazyFlags& f) {
+  return zf_sf_pf(static_cast<T>(f.result)) | (f.src1 ? kCf | kOf : 0);
+}
+
 using FlagsFn = uint64_t (*)(const LazyFlags&);
 
 // The four operand-size instances of a flags function, indexed by log2(size).
@@ -86,6 +117,10 @@ const std::array<FlagsFn, 4> kFlagsFns[] = {
     BY_SIZE(flags_logic),                                  // kLogic
     BY_SIZE(flags_inc),                                    // kInc
     BY_SIZE(flags_dec),                                    // kDec
+    BY_SIZE(flags_shl),                                    // kShl
+    BY_SIZE(flags_shr),                                    // kShr
+    BY_SIZE(flags_sar),                                    // kSar
+    BY_SIZE(flags_mul),                                    // kMul
 };
 static_assert(std::size(kFlagsFns) == static_cast<size_t>(FlagOp::kCount));
 #undef BY_SIZE

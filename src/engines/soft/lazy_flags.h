@@ -10,7 +10,24 @@
 namespace cella::soft {
 
 // How the pending status flags were produced. kNone: they are materialized in `other`.
-enum class FlagOp : uint8_t { kNone, kAdd, kAdc, kSub, kSbb, kLogic, kInc, kDec, kCount };
+// kShl/kShr/kSar: src1 is the operand, src2 the masked nonzero count (exec/shift.cc);
+// kMul: result is the low half of the product, src1 is 1 when the product overflows it
+// (exec/muldiv.cc).
+enum class FlagOp : uint8_t {
+  kNone,
+  kAdd,
+  kAdc,
+  kSub,
+  kSbb,
+  kLogic,
+  kInc,
+  kDec,
+  kShl,
+  kShr,
+  kSar,
+  kMul,
+  kCount
+};
 
 // Jcc/SETcc/CMOVcc condition codes (SDM Vol. 1 Appendix B, Table B-1), in encoding order.
 enum class Condition : uint8_t {
@@ -31,6 +48,15 @@ enum class Condition : uint8_t {
   kLe,
   kG
 };
+
+// ZF, SF and PF of a result (SDM Vol. 1 3.4.3.1): PF reflects the low byte's parity.
+template <class T>
+constexpr uint64_t result_flags(T result) {
+  using namespace x86::rflags;
+  const uint64_t value = result;
+  return (value == 0 ? kZf : 0) | (((value >> (sizeof(T) * 8 - 1)) & 1) ? kSf : 0) |
+         (__builtin_parity(static_cast<unsigned>(value & 0xff)) ? 0 : kPf);
+}
 
 struct LazyFlags {
   uint64_t result = 0;
@@ -56,6 +82,12 @@ struct LazyFlags {
   void set_status(uint64_t status_bits) {
     other = (other & ~x86::rflags::kStatus) | (status_bits & x86::rflags::kStatus);
     op = FlagOp::kNone;
+  }
+  // Replaces the status flags in `mask` and keeps the others (ROL/ROR: CF and OF; BT: CF;
+  // CMPXCHG8B: ZF), computing the kept ones only if they are still pending.
+  void set_status_bits(uint64_t mask, uint64_t bits) {
+    const uint64_t kept = op == FlagOp::kNone ? other : status();
+    set_status((kept & ~mask) | (bits & mask));
   }
 
   template <class T>

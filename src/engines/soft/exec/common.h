@@ -76,5 +76,11 @@ std::span<const FormSpec> alu_forms();
 std::span<const FormSpec> data_forms();
 std::span<const FormSpec> control_forms();
 std::span<const FormSpec> misc_forms();
+std::span<const FormSpec> shift_forms();
+std::span<const FormSpec> muldiv_forms();
+std::span<const FormSpec> bit_forms();
+std::span<const FormSpec> bmi_forms();
+std::span<const FormSpec> string_forms();
+std::span<const FormSpec> atomic_forms();
 
 }  // namespace cella::soft

@@ -8,12 +8,20 @@ namespace cella::soft {
 std::span<const FormSpec> all_forms() {
   static const std::vector<FormSpec> forms = [] {
     using Group = std::span<const FormSpec> (*)();
+    // clang-format off
     static constexpr Group kGroups[] = {
         &alu_forms,
         &data_forms,
         &control_forms,
         &misc_forms,
+        &shift_forms,
+        &muldiv_forms,
+        &bit_forms,
+        &bmi_forms,
+        &string_forms,
+        &atomic_forms,
     };
+    // clang-format on
     std::vector<FormSpec> all;
     for (Group group : kGroups) {
       const auto forms_of_group = group();
