@@ -40,8 +40,10 @@ struct X87State {
   uint16_t status = 0;                // FSW including TOP in bits 13:11 (SDM Vol. 1 8.1.3)
   uint16_t tag = 0xffff;              // full 2-bit tags, 11 = empty (SDM Vol. 1 8.1.7)
   uint16_t last_opcode = 0;           // FOP: 11 bits (SDM Vol. 1 8.1.9)
-  uint64_t last_instruction = 0;      // FPU instruction pointer
+  uint64_t last_instruction = 0;      // FPU instruction pointer (SDM Vol. 1 8.1.8)
   uint64_t last_data = 0;             // FPU data pointer
+  uint16_t last_cs = 0;               // FCS, FDS: the selectors FSTENV/FSAVE store beside the
+  uint16_t last_ds = 0;               //   pointers (SDM Vol. 1 8.1.10, Figure 8-9)
   bool operator==(const X87State&) const = default;
 };
 

@@ -82,5 +82,11 @@ std::span<const FormSpec> bit_forms();
 std::span<const FormSpec> bmi_forms();
 std::span<const FormSpec> string_forms();
 std::span<const FormSpec> atomic_forms();
+std::span<const FormSpec> x87_arith_forms();
+std::span<const FormSpec> x87_compare_forms();
+std::span<const FormSpec> x87_control_forms();
+std::span<const FormSpec> x87_load_store_forms();
+std::span<const FormSpec> x87_state_forms();
+std::span<const FormSpec> x87_transcendental_forms();
 
 }  // namespace cella::soft

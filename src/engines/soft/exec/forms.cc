@@ -20,6 +20,12 @@ std::span<const FormSpec> all_forms() {
         &bmi_forms,
         &string_forms,
         &atomic_forms,
+        &x87_arith_forms,
+        &x87_compare_forms,
+        &x87_control_forms,
+        &x87_load_store_forms,
+        &x87_state_forms,
+        &x87_transcendental_forms,
     };
     // clang-format on
     std::vector<FormSpec> all;
