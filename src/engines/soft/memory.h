@@ -46,34 +46,46 @@ inline bool write_memory(SoftCpu& cpu, uint64_t linear, const T& value) {
   return cpu.write_slow(linear, &value, sizeof(T));
 }
 
+// Applies new = f(old) to host memory; atomically (a compare-exchange loop) when `atomic`.
+template <class T, class F>
+inline void update_host(T* p, bool atomic, F&& f) {
+  if (atomic) {
+    T old = __atomic_load_n(p, __ATOMIC_RELAXED);
+    T updated;
+    do {
+      updated = f(old);
+    } while (!__atomic_compare_exchange_n(p, &old, updated, false, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_RELAXED));
+    return;
+  }
+  T old;
+  std::memcpy(&old, p, sizeof(T));
+  const T updated = f(old);
+  std::memcpy(p, &updated, sizeof(T));
+}
+
 // Read-modify-write: new = f(old). With `locked`, the update is atomic on host memory
-// (SDM Vol. 3A 9.1.2.2) where the operand is naturally aligned within one page.
+// (SDM Vol. 3A 9.1.2.2) where the operand is naturally aligned, on the TLB fast path and
+// after a TLB miss alike. A locked operand that is misaligned or split across pages is
+// updated non-atomically (hardware would assert a bus lock; see docs/cpu.md).
 template <class T, class F>
 inline bool modify_memory(SoftCpu& cpu, uint64_t linear, bool locked, F&& f) {
+  const bool atomic = locked && (linear % sizeof(T)) == 0;
   const TlbEntry& e = cpu.tlb.entry(linear);
   if (e.write_tag == (linear & ~kPageOffsetMask) && within_page<T>(linear)) [[likely]] {
-    T* p = reinterpret_cast<T*>(linear + e.host_minus_linear);
-    if (locked && (linear % sizeof(T)) == 0) {
-      T old = __atomic_load_n(p, __ATOMIC_RELAXED);
-      T updated;
-      do {
-        updated = f(old);
-      } while (!__atomic_compare_exchange_n(p, &old, updated, false, __ATOMIC_SEQ_CST,
-                                            __ATOMIC_RELAXED));
-    } else {
-      T old;
-      std::memcpy(&old, p, sizeof(T));
-      const T updated = f(old);
-      std::memcpy(p, &updated, sizeof(T));
-    }
+    update_host(reinterpret_cast<T*>(linear + e.host_minus_linear), atomic, f);
     return true;
   }
-  // Slow path: check write permission on every page first (a fault must change nothing).
   PageTranslation page;
   if (!cpu.translate(linear, Access::kWrite, page)) return false;
-  // The second page is checked at its first byte, which is what CR2 reports if it faults.
-  if (!within_page<T>(linear) &&
-      !cpu.translate((linear + sizeof(T) - 1) & ~kPageOffsetMask, Access::kWrite, page)) {
+  if (within_page<T>(linear)) {
+    // translate() invalidated any decoded code on the page, as write_slow would.
+    update_host(reinterpret_cast<T*>(page.host_page + (linear & kPageOffsetMask)), atomic, f);
+    return true;
+  }
+  // Split across pages: check write permission on both first (a fault must change nothing);
+  // the second page is checked at its first byte, which is what CR2 reports if it faults.
+  if (!cpu.translate((linear + sizeof(T) - 1) & ~kPageOffsetMask, Access::kWrite, page)) {
     return false;
   }
   T old;
