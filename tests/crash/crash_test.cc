@@ -57,6 +57,12 @@ const CrashCase kCases[] = {
     // Lazy refcounts: refcounts may be stale after a crash; the dirty bit makes the next
     // read-write open repair them.
     {"qcow2_v3_lazy_refcounts", "qcow2", {{"lazy_refcounts", "on"}}, false, 4 << 20},
+    // VHD: the block allocation table and sector bitmaps; force_size keeps the exact size.
+    {"vhd_dynamic", "vhd", {{"block_size", "64k"}, {"force_size", "on"}}, false, 4 << 20},
+    {"vhd_differencing", "vhd", {{"block_size", "64k"}, {"force_size", "on"}}, true, 4 << 20},
+    // VHDX: metadata updates go through the log, replayed on the next open.
+    {"vhdx_dynamic", "vhdx", {{"block_size", "1M"}}, false, 8 << 20},
+    {"vhdx_differencing", "vhdx", {{"block_size", "1M"}}, true, 8 << 20},
 };
 
 constexpr int kKills = 30;
