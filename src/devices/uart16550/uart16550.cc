@@ -262,11 +262,11 @@ void Uart16550::update_irq() {
 // Datasheet 8.4 (character timeout): with FIFOs on, a timeout is indicated when the receive
 // FIFO holds a character and nothing was received or read for four character times. Only
 // armed while that interrupt is enabled.
-uint64_t Uart16550::character_ns() const {
+uint64_t Uart16550::timeout_ns() const {
   const uint64_t bits = 1 + 5 + (lcr_ & kLcrWordLengthMask) + ((lcr_ & kLcrParityEnable) ? 1 : 0) +
                         ((lcr_ & kLcrStopBits) ? 2 : 1);
   const uint64_t divisor = divisor_ == 0 ? 0x10000 : divisor_;
-  return bits * divisor * 1'000'000'000 / kBaudBase;
+  return 4 * bits * divisor * 1'000'000'000 / kBaudBase;
 }
 
 void Uart16550::restart_timeout() {
@@ -280,7 +280,7 @@ void Uart16550::update_timeout() {
   if (!wanted) {
     timers_.cancel(timeout_timer_);
   } else if (!timeout_timer_.armed()) {
-    timers_.arm(timeout_timer_, timers_.now_ns() + 4 * character_ns());
+    timers_.arm(timeout_timer_, timers_.now_ns() + timeout_ns());
   }
 }
 

@@ -61,7 +61,7 @@ class Uart16550 final : public Device, public CharFrontend {
   void on_timeout();
   size_t receive_capacity() const;
   bool fifo_enabled() const;
-  uint64_t character_ns() const;
+  uint64_t timeout_ns() const;  // four character times at the current line settings
 
   TimerQueue& timers_;
   IrqLine irq_;
