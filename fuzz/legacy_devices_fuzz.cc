@@ -11,6 +11,7 @@
 //   3 advance time: byte * 100 ms                  7 snapshot round trip of the device
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <span>
 #include <vector>
@@ -107,7 +108,19 @@ void check_round_trip(Machine& m, unsigned index) {
       fresh = std::make_unique<Uart16550>(m.timers, IrqLine(), nullptr);
       break;
   }
-  if (!fresh->load(in).ok() || !in.at_end() || saved(*fresh) != bytes) __builtin_trap();
+  const Result<void> loaded = fresh->load(in);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "%s: %s\n", fresh->name().data(), loaded.error().message().c_str());
+    __builtin_trap();
+  }
+  const std::vector<uint8_t> again = saved(*fresh);
+  if (!in.at_end() || again != bytes) {
+    size_t at = 0;
+    while (at < bytes.size() && at < again.size() && bytes[at] == again[at]) ++at;
+    std::fprintf(stderr, "%s: the reloaded state saves differently from byte %zu\n",
+                 fresh->name().data(), at);
+    __builtin_trap();
+  }
 }
 
 }  // namespace

@@ -77,7 +77,12 @@ int64_t CmosRtc::rtc_ns() const {
     return std::clamp(seconds_from_civil(frozen_), kEarliest, kLatest) * kNsPerSecond +
            frozen_fraction_ns_;
   }
-  return static_cast<int64_t>(timers_.clock().wall_ns()) + offset_ns_;
+  // Saturating: a snapshot from another clock may carry any offset.
+  int64_t ns;
+  if (__builtin_add_overflow(static_cast<int64_t>(timers_.clock().wall_ns()), offset_ns_, &ns)) {
+    ns = offset_ns_ > 0 ? std::numeric_limits<int64_t>::max() : 0;
+  }
+  return std::clamp(ns, kEarliest * kNsPerSecond, kLatest * kNsPerSecond + kNsPerSecond - 1);
 }
 
 void CmosRtc::set_rtc_ns(int64_t ns) {
@@ -198,7 +203,7 @@ void CmosRtc::write_time_field(uint8_t index, uint8_t value) {
       t.month = field;
       break;
     case kYear:
-      t.year = t.year / 100 * 100 + field;
+      t.year = t.year / 100 * 100 + field % 100;  // years stay below 25600
       break;
     default:
       t.year = int64_t{field} * 100 + t.year % 100;
