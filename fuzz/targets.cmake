@@ -1,4 +1,5 @@
 # cella_fuzzer(<name> DEPS <libraries>): one line per fuzz target.
 cella_fuzzer(decoder DEPS cella_soft Zydis::Zydis)
 cella_fuzzer(soft_cpu DEPS cella_soft)
+cella_fuzzer(kernel_image DEPS cella_machine)
 cella_fuzzer(legacy_devices DEPS cella_devices)
