@@ -6,6 +6,7 @@
 // Input: a sequence of operations; each starts with a byte `op`: bits 2-0 pick the device,
 // bits 5-3 the operation, bits 7-6 an access size of 1 << n bytes.
 //   0 write: offset byte, then the value bytes     4 UART receive: count byte, then bytes
+//                                                    (count bit 7: a break instead)
 //   1 read: offset byte                            5 PIC input: byte (bit 7 level, 3-0 line)
 //   2 advance time: 16-bit value * 997 ns          6 INTA cycle, if the PIC's output is high
 //   3 advance time: byte * 100 ms                  7 snapshot round trip of the device
@@ -158,7 +159,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         m.timers.run_due();
         break;
       case 4: {
-        std::vector<uint8_t> bytes(next() % 64);
+        const uint8_t count = next();
+        if (count & 0x80) {
+          m.serial_input.push_break();
+          break;
+        }
+        std::vector<uint8_t> bytes(count % 64);
         for (uint8_t& b : bytes) b = next();
         m.serial_input.push(bytes);
         break;

@@ -25,6 +25,8 @@ class CharFrontend {
   virtual ~CharFrontend() = default;
   // Takes the leading bytes that fit in the receive buffer; returns how many were taken.
   virtual size_t receive(std::span<const uint8_t> bytes) = 0;
+  // A break condition on the line (the serial console's SysRq); false if there is no room.
+  virtual bool receive_break() = 0;
   // `callback` runs whenever the receive buffer gains room after having refused bytes.
   void set_on_receive_room(std::function<void()> callback) {
     on_receive_room_ = std::move(callback);
@@ -49,13 +51,15 @@ class CharInputQueue {
   CharInputQueue& operator=(const CharInputQueue&) = delete;
 
   void push(std::span<const uint8_t> bytes);
+  void push_break();  // after the bytes already queued
   size_t pending() const { return pending_.size(); }
   // Offers the waiting bytes to the device again (the device calls this through its callback).
   void pump();
 
  private:
   CharFrontend& frontend_;
-  std::deque<uint8_t> pending_;
+  static constexpr uint16_t kBreak = 0x100;
+  std::deque<uint16_t> pending_;  // bytes, and kBreak markers
 };
 
 }  // namespace cella::devices

@@ -22,6 +22,7 @@ void Uart16550::reset() {
   divisor_ = 12;
   external_lines_ = kMsrCts | kMsrDsr | kMsrDcd;
   rx_head_ = rx_count_ = 0;
+  rx_break_ = 0;
   thre_pending_ = false;
   timeout_pending_ = false;
   update_irq();
@@ -66,9 +67,11 @@ uint8_t Uart16550::read_register(uint64_t offset) {
       return mcr_;
     case kLsr: {
       // Datasheet 8.2: the error bits clear when the LSR is read.
-      const uint8_t value = static_cast<uint8_t>((rx_count_ > 0 ? kLsrDataReady : 0) | lsr_errors_ |
-                                                 kLsrThrEmpty | kLsrTransmitterEmpty);
+      const uint8_t value =
+          static_cast<uint8_t>((rx_count_ > 0 ? kLsrDataReady : 0) | line_errors() | kLsrThrEmpty |
+                               kLsrTransmitterEmpty);
       lsr_errors_ = 0;
+      if (top_has_break()) rx_break_ &= static_cast<uint16_t>(~(1u << rx_head_));
       update_irq();
       return value;
     }
@@ -140,6 +143,7 @@ void Uart16550::write_fcr(uint8_t value) {
   if (clear_receive) {
     rx_count_ = 0;
     rx_head_ = 0;
+    rx_break_ = 0;
     timeout_pending_ = false;
   }
   // The transmit FIFO is always empty: bytes leave as soon as they are written.
@@ -207,9 +211,32 @@ void Uart16550::push_received(uint8_t byte) {
     ++metrics_.overruns;
     return;
   }
-  rx_[(rx_head_ + rx_count_) % kFifoSize] = byte;
+  const unsigned slot = (rx_head_ + rx_count_) % kFifoSize;
+  rx_[slot] = byte;
+  rx_break_ &= static_cast<uint16_t>(~(1u << slot));
   ++rx_count_;
   ++metrics_.rx_bytes;
+}
+
+// Datasheet 8.2: BI is revealed when the break's character is at the top of the FIFO; bit 7
+// (FIFO mode) says some character in the FIFO has an error.
+uint8_t Uart16550::line_errors() const {
+  uint8_t errors = lsr_errors_;
+  if (top_has_break()) errors |= kLsrBreak;
+  if (fifo_enabled() && rx_break_ != 0) errors |= kLsrFifoError;
+  return errors;
+}
+
+// Datasheet 8.2 (BI): a break loads one 0 character into the FIFO.
+bool Uart16550::receive_break() {
+  if ((mcr_ & kMcrLoop) != 0 || rx_count_ >= receive_capacity()) return false;
+  const unsigned slot = (rx_head_ + rx_count_) % kFifoSize;
+  push_received(0);
+  rx_break_ |= static_cast<uint16_t>(1u << slot);
+  ++metrics_.breaks;
+  restart_timeout();
+  update_irq();
+  return true;
 }
 
 size_t Uart16550::receive(std::span<const uint8_t> bytes) {
@@ -227,6 +254,7 @@ size_t Uart16550::receive(std::span<const uint8_t> bytes) {
 uint8_t Uart16550::read_rbr() {
   if (rx_count_ == 0) return 0;
   const uint8_t byte = rx_[rx_head_];
+  rx_break_ &= static_cast<uint16_t>(~(1u << rx_head_));
   rx_head_ = static_cast<uint8_t>((rx_head_ + 1) % kFifoSize);
   --rx_count_;
   timeout_pending_ = false;
@@ -238,7 +266,9 @@ uint8_t Uart16550::read_rbr() {
 
 // Datasheet Table IV: priorities, highest first.
 uint8_t Uart16550::pending_interrupt() const {
-  if ((ier_ & kIerLineStatus) != 0 && lsr_errors_ != 0) return kIirLineStatus;
+  if ((ier_ & kIerLineStatus) != 0 && (lsr_errors_ != 0 || top_has_break())) {
+    return kIirLineStatus;
+  }
   if ((ier_ & kIerReceivedData) != 0 && rx_count_ > 0) {
     const unsigned trigger = fifo_enabled() ? kTriggerLevels[fcr_ >> kFcrTriggerShift] : 1;
     if (rx_count_ >= trigger) return kIirReceivedData;

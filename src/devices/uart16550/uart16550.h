@@ -25,6 +25,7 @@ class Uart16550 final : public Device, public CharFrontend {
     uint64_t tx_bytes = 0;
     uint64_t rx_bytes = 0;
     uint64_t overruns = 0;    // bytes lost in loopback mode with a full receive buffer
+    uint64_t breaks = 0;      // break conditions received from the backend
     uint64_t interrupts = 0;  // rising edges of the IRQ line
   };
 
@@ -39,6 +40,7 @@ class Uart16550 final : public Device, public CharFrontend {
   Result<void> load(snapshot::StateReader& in) override;
 
   size_t receive(std::span<const uint8_t> bytes) override;
+  bool receive_break() override;
   // The modem status inputs the backend reports (a connected terminal: CTS, DSR and DCD on).
   void set_modem_inputs(uint8_t msr_lines);
 
@@ -52,6 +54,8 @@ class Uart16550 final : public Device, public CharFrontend {
   void transmit(uint8_t byte);
   uint8_t read_rbr();
   void push_received(uint8_t byte);
+  uint8_t line_errors() const;
+  bool top_has_break() const { return rx_count_ > 0 && (rx_break_ >> rx_head_ & 1) != 0; }
   uint8_t pending_interrupt() const;
   uint8_t modem_lines() const;
   void update_modem_lines(uint8_t before);
@@ -83,6 +87,7 @@ class Uart16550 final : public Device, public CharFrontend {
   std::array<uint8_t, 16> rx_{};
   uint8_t rx_head_ = 0;
   uint8_t rx_count_ = 0;
+  uint16_t rx_break_ = 0;         // FIFO slots holding the 0 byte of a received break
   bool thre_pending_ = true;      // THR empty interrupt latched, cleared by IIR read / THR write
   bool timeout_pending_ = false;  // character timeout indication (FIFO mode)
 };

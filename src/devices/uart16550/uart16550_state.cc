@@ -25,7 +25,11 @@ void Uart16550::save(snapshot::StateWriter& out) const {
   out.u16(divisor_);
   out.u8(external_lines_);
   out.u8(rx_count_);
-  for (unsigned i = 0; i < rx_count_; ++i) out.u8(rx_[(rx_head_ + i) % kFifoSize]);
+  for (unsigned i = 0; i < rx_count_; ++i) {
+    const unsigned slot = (rx_head_ + i) % kFifoSize;
+    out.u8(rx_[slot]);
+    out.boolean((rx_break_ >> slot & 1) != 0);
+  }
   out.boolean(thre_pending_);
   out.boolean(timeout_pending_);
   const uint64_t now = timers_.now_ns();
@@ -56,9 +60,12 @@ Result<void> Uart16550::load(snapshot::StateReader& in) {
         ier, mcr, rx_count, capacity);
   }
   std::array<uint8_t, kFifoSize> rx{};
+  uint16_t rx_break = 0;
   for (unsigned i = 0; i < rx_count; ++i) {
     CELLA_TRY_ASSIGN(byte, in.u8());
+    CELLA_TRY_ASSIGN(is_break, in.boolean());
     rx[i] = byte;
+    if (is_break) rx_break |= static_cast<uint16_t>(1u << i);
   }
   CELLA_TRY_ASSIGN(thre_pending, in.boolean());
   CELLA_TRY_ASSIGN(timeout_pending, in.boolean());
@@ -79,6 +86,7 @@ Result<void> Uart16550::load(snapshot::StateReader& in) {
   rx_ = rx;
   rx_head_ = 0;
   rx_count_ = rx_count;
+  rx_break_ = rx_break;
   thre_pending_ = thre_pending;
   timeout_pending_ = timeout_pending;
   timers_.cancel(timeout_timer_);

@@ -113,6 +113,8 @@ TEST_F(UartTest, ThreInterruptIsRaisedEachTimeItIsEnabled) {
   EXPECT_EQ(inb(uart, kIirFcr), kIirNoInterrupt);
   outb(uart, kIerDlm, 0);
   outb(uart, kIerDlm, kIerThrEmpty);
+  // The TXEN test that follows it: with the transmitter empty, IIR must not read "none".
+  EXPECT_TRUE(inb(uart, kLsr) & kLsrTransmitterEmpty);
   EXPECT_EQ(inb(uart, kIirFcr), kIirThrEmpty);
   // Interrupt-driven transmit: every write empties the THR again.
   for (char c : std::string("hi")) {
@@ -208,6 +210,37 @@ TEST_F(UartTest, FlowControlKeepsBytesTheFifoCannotHold) {
   EXPECT_EQ(input.pending(), 1u);
   EXPECT_EQ(inb(uart, kRbrThrDll), 'x');
   EXPECT_EQ(inb(uart, kRbrThrDll), 'y');
+}
+
+// A break from the backend (the serial console's SysRq): a 0 character whose BI shows in the
+// LSR when it reaches the top of the FIFO, read as Linux's serial8250_rx_chars() does.
+TEST_F(UartTest, BreakIsReportedWithItsCharacter) {
+  CharInputQueue input(uart);
+  outb(uart, kMcr, kMcrOut2);
+  enable_fifo(0);
+  outb(uart, kIerDlm, kIerReceivedData | kIerLineStatus);
+  input.push({reinterpret_cast<const uint8_t*>("a"), 1});
+  input.push_break();
+  input.push({reinterpret_cast<const uint8_t*>("h"), 1});
+  EXPECT_EQ(inb(uart, kIirFcr) & 0x0f, kIirReceivedData);  // the break is not on top yet
+  uint8_t lsr = inb(uart, kLsr);
+  EXPECT_EQ(lsr & (kLsrBreak | kLsrFifoError), kLsrFifoError);
+  EXPECT_EQ(inb(uart, kRbrThrDll), 'a');
+  EXPECT_EQ(inb(uart, kIirFcr) & 0x0f, kIirLineStatus);
+  lsr = inb(uart, kLsr);
+  EXPECT_EQ(lsr & (kLsrBreak | kLsrDataReady), kLsrBreak | kLsrDataReady);
+  EXPECT_EQ(inb(uart, kRbrThrDll), 0);
+  lsr = inb(uart, kLsr);
+  EXPECT_EQ(lsr & (kLsrBreak | kLsrFifoError), 0);
+  EXPECT_EQ(inb(uart, kRbrThrDll), 'h');
+  EXPECT_EQ(uart.metrics().breaks, 1u);
+  // A break waits in the queue while the FIFO is full, in order.
+  for (int i = 0; i < 16; ++i) input.push({reinterpret_cast<const uint8_t*>("x"), 1});
+  input.push_break();
+  EXPECT_EQ(input.pending(), 1u);
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(inb(uart, kRbrThrDll), 'x');
+  EXPECT_EQ(input.pending(), 0u);
+  EXPECT_TRUE(inb(uart, kLsr) & kLsrBreak);
 }
 
 TEST_F(UartTest, ModemDeltasAndTrailingEdgeRing) {
