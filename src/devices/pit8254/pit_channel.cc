@@ -1,5 +1,7 @@
 #include "devices/pit8254/pit_channel.h"
 
+#include "base/bits.h"
+
 namespace cella::devices {
 
 uint64_t pit_tick_at(uint64_t ns) {
@@ -10,17 +12,6 @@ uint64_t pit_tick_ns(uint64_t tick) {
   const unsigned __int128 scaled = static_cast<unsigned __int128>(tick) * 1'000'000'000;
   return static_cast<uint64_t>((scaled + kPitHz - 1) / kPitHz);
 }
-
-namespace {
-uint16_t from_bcd(uint16_t v) {
-  return static_cast<uint16_t>((v >> 12 & 0xf) * 1000 + (v >> 8 & 0xf) * 100 + (v >> 4 & 0xf) * 10 +
-                               (v & 0xf));
-}
-uint16_t to_bcd(uint16_t v) {
-  return static_cast<uint16_t>((v / 1000 % 10) << 12 | (v / 100 % 10) << 8 | (v / 10 % 10) << 4 |
-                               v % 10);
-}
-}  // namespace
 
 void PitChannel::reset(bool gate) {
   *this = PitChannel{};
@@ -137,7 +128,7 @@ void PitChannel::control(uint8_t mode_bits, Access access, bool bcd, uint64_t no
 }
 
 void PitChannel::load_count(uint16_t raw, uint64_t now) {
-  const uint32_t n = raw == 0 ? modulus() : bcd_ ? from_bcd(raw) : raw;
+  const uint32_t n = raw == 0 ? modulus() : bcd_ ? static_cast<uint32_t>(from_bcd(raw, 4)) : raw;
   null_count_ = true;
   switch (mode()) {
     case 0:
@@ -198,7 +189,7 @@ void PitChannel::write(uint8_t value, uint64_t now) {
 }
 
 uint16_t PitChannel::encoded(uint16_t count) const {
-  return bcd_ ? to_bcd(count % 10000) : count;
+  return bcd_ ? static_cast<uint16_t>(to_bcd(count, 4)) : count;
 }
 
 void PitChannel::latch_count(uint64_t now) {

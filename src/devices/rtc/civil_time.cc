@@ -1,15 +1,13 @@
 #include "devices/rtc/civil_time.h"
 
+#include "base/bits.h"
+
 namespace cella::devices {
 
 namespace {
 
 constexpr int64_t kSecondsPerDay = 86400;
 constexpr int64_t kDaysPerEra = 146097;  // 400 Gregorian years
-
-int64_t floor_div(int64_t a, int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
 
 // Days since 1970-01-01 of a date; years start in March so the leap day ends them.
 int64_t days_from_civil(int64_t year, int64_t month, int64_t day) {

@@ -20,11 +20,4 @@ CivilTime civil_from_seconds(int64_t seconds);
 // Accepts out-of-range fields (month 13, day 40) and normalizes them arithmetically.
 int64_t seconds_from_civil(const CivilTime& time);
 
-inline uint8_t to_bcd(unsigned value) {
-  return static_cast<uint8_t>((value / 10 % 10) << 4 | value % 10);
-}
-inline unsigned from_bcd(uint8_t value) {
-  return (value >> 4) * 10u + (value & 0xf);
-}
-
 }  // namespace cella::devices

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "base/bits.h"
 #include "devices/rtc/cmos_rtc_registers.h"
 
 namespace cella::devices {
@@ -16,10 +17,6 @@ constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 // The date range the guest may set: the two-digit year plus a century of 19, 20 or 21.
 const int64_t kEarliest = seconds_from_civil({1900, 1, 1, 0, 0, 0, 0});
 const int64_t kLatest = seconds_from_civil({2199, 12, 31, 23, 59, 59, 0});
-
-int64_t floor_div(int64_t a, int64_t b) {
-  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)));
-}
 
 // Guest time in 1/32768 s units of the divider chain.
 int64_t time_base_units(int64_t ns) {
@@ -133,10 +130,11 @@ void CmosRtc::write(uint64_t offset, std::span<const uint8_t> data) {
 }
 
 uint8_t CmosRtc::encode(unsigned value) const {
-  return (cmos_[kRegisterB] & kBBinary) ? static_cast<uint8_t>(value) : to_bcd(value);
+  return (cmos_[kRegisterB] & kBBinary) ? static_cast<uint8_t>(value)
+                                        : static_cast<uint8_t>(to_bcd(value, 2));
 }
 unsigned CmosRtc::decode(uint8_t value) const {
-  return (cmos_[kRegisterB] & kBBinary) ? value : from_bcd(value);
+  return (cmos_[kRegisterB] & kBBinary) ? value : static_cast<unsigned>(from_bcd(value, 2));
 }
 
 // Datasheet "Hours": 1-12 with bit 7 for PM in 12-hour mode.

@@ -50,8 +50,7 @@ Result<void> CmosRtc::load(snapshot::StateReader& in) {
   CELLA_TRY_ASSIGN(flags_checked, in.u64());
   CELLA_TRY(in.end_section());
   // Guest-written fields are at most 255 (a byte), years at most 25599 (century 0xff).
-  if (frozen.year < 0 || frozen.year > 25599 ||
-      frozen.weekday > 6 || fraction >= 1'000'000'000) {
+  if (frozen.year < 0 || frozen.year > 25599 || frozen.weekday > 6 || fraction >= 1'000'000'000) {
     return make_error("cmos_rtc state: guest time out of range");
   }
   if (index > 0x7f || weekday_adjust > 6 || (flags & ~kBInterruptEnables) != 0 ||
