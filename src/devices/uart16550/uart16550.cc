@@ -26,6 +26,7 @@ void Uart16550::reset() {
   thre_pending_ = false;
   timeout_pending_ = false;
   update_irq();
+  notify_receive_room();  // input that waited for the old FIFO flows into the new one
 }
 
 bool Uart16550::fifo_enabled() const {

@@ -92,6 +92,7 @@ Result<void> Uart16550::load(snapshot::StateReader& in) {
   timers_.cancel(timeout_timer_);
   if (timer_armed) timers_.arm(timeout_timer_, timers_.now_ns() + timer_remaining);
   update_irq();
+  notify_receive_room();
   return ok();
 }
 

@@ -210,6 +210,12 @@ TEST_F(UartTest, FlowControlKeepsBytesTheFifoCannotHold) {
   EXPECT_EQ(input.pending(), 1u);
   EXPECT_EQ(inb(uart, kRbrThrDll), 'x');
   EXPECT_EQ(inb(uart, kRbrThrDll), 'y');
+  // A reset empties the receive buffer, and what waited in the queue flows in.
+  input.push({reinterpret_cast<const uint8_t*>("pq"), 2});
+  EXPECT_EQ(input.pending(), 1u);
+  uart.reset();
+  EXPECT_EQ(input.pending(), 0u);
+  EXPECT_EQ(inb(uart, kRbrThrDll), 'q');
 }
 
 // A break from the backend (the serial console's SysRq): a 0 character whose BI shows in the
