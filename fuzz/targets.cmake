@@ -2,3 +2,6 @@
 cella_fuzzer(decoder DEPS cella_soft Zydis::Zydis)
 cella_fuzzer(soft_cpu DEPS cella_soft)
 cella_fuzzer(kernel_image DEPS cella_machine)
+cella_fuzzer(legacy_devices DEPS cella_devices)
+cella_fuzzer(img_args DEPS cella_cli)
+cella_fuzzer(probe DEPS cella_block)
