@@ -6,7 +6,7 @@ namespace cella::devices {
 
 uint32_t isa_irq_to_gsi(unsigned irq, std::span<const InterruptSourceOverride> overrides) {
   for (const InterruptSourceOverride& o : overrides) {
-    if (o.isa_irq == irq) return o.gsi;
+    if (o.source == irq) return o.gsi;
   }
   return irq;  // ACPI 6.5 5.2.13: without an override, ISA IRQ n is GSI n
 }
@@ -14,11 +14,11 @@ uint32_t isa_irq_to_gsi(unsigned irq, std::span<const InterruptSourceOverride> o
 std::optional<unsigned> gsi_to_isa_irq(uint32_t gsi,
                                        std::span<const InterruptSourceOverride> overrides) {
   for (const InterruptSourceOverride& o : overrides) {
-    if (o.gsi == gsi) return o.isa_irq;
+    if (o.gsi == gsi) return o.source;
   }
   if (gsi >= 16) return std::nullopt;
   for (const InterruptSourceOverride& o : overrides) {
-    if (o.isa_irq == gsi) return std::nullopt;  // that IRQ went elsewhere: the GSI is free
+    if (o.source == gsi) return std::nullopt;  // that IRQ went elsewhere: the GSI is free
   }
   return gsi;
 }

@@ -24,7 +24,7 @@ class IsaIrqInput {
 // ACPI 6.5 5.2.12.5, Table 5.25: an Interrupt Source Override (bus 0 = ISA). `flags` are the
 // MPS INTI flags (Table 5.26): polarity bits 1:0, trigger mode bits 3:2; 0 conforms to the bus.
 struct InterruptSourceOverride {
-  uint8_t isa_irq;
+  uint8_t source;  // the ISA IRQ
   uint32_t gsi;
   uint16_t flags;
 };

@@ -300,7 +300,7 @@ bool Lapic::write_initial_count(unsigned, uint64_t value) {
   if (timer_mode() == TimerMode::kTscDeadline) return true;
   initial_count_ = static_cast<uint32_t>(value);
   stop_timer();
-  if (initial_count_ != 0) start_counter(timers_.now_ns());
+  if (initial_count_ != 0) start_counter(timers_.now_ns(), initial_count_);
   return true;
 }
 

@@ -148,7 +148,8 @@ class Lapic final : public Device, public x86::InterruptController {
   uint64_t timer_divisor() const;
   uint64_t ns_for_ticks(uint64_t ticks) const;
   uint64_t ticks_since(uint64_t start_ns) const;
-  void start_counter(uint64_t start_ns);
+  void start_counter(uint64_t start_ns, uint32_t count);
+  uint64_t next_expiry_ticks() const;
   void arm_counter();
   void stop_timer();
   void on_timer();
@@ -177,9 +178,11 @@ class Lapic final : public Device, public x86::InterruptController {
   uint32_t initial_count_ = 0;
   uint32_t divide_config_ = 0;
   lapic::VectorBits isr_{}, tmr_{}, irr_{};
-  // Timer: counting since counter_start_ns_, periods_ reloads ago; the TSC deadline.
+  // Timer: counting down from start_count_ since counter_start_ns_, with periods_ expiries
+  // (and reloads) since; the TSC deadline.
   bool counter_running_ = false;
   uint64_t counter_start_ns_ = 0;
+  uint32_t start_count_ = 0;
   uint64_t periods_ = 0;
   uint64_t tsc_deadline_ = 0;
   bool nmi_pending_ = false;

@@ -36,6 +36,7 @@ void Lapic::save(snapshot::StateWriter& out) const {
   out.boolean(counter_running_);
   const uint64_t now = timers_.now_ns();
   out.u64(counter_running_ && now > counter_start_ns_ ? now - counter_start_ns_ : 0);
+  out.u32(start_count_);
   out.u64(periods_);
   out.u64(tsc_deadline_);
   for (bool flag : {nmi_pending_, smi_pending_, init_pending_, ext_int_pending_}) {
@@ -81,6 +82,7 @@ Result<void> Lapic::load(snapshot::StateReader& in) {
   CELLA_TRY(load_bits(in, irr_));
   CELLA_TRY_ASSIGN(running, in.boolean());
   CELLA_TRY_ASSIGN(elapsed, in.u64());
+  CELLA_TRY_ASSIGN(start_count, in.u32());
   CELLA_TRY_ASSIGN(periods, in.u64());
   CELLA_TRY_ASSIGN(deadline, in.u64());
   if (running && (initial_count_ == 0 || timer_mode() == TimerMode::kTscDeadline)) {
@@ -102,6 +104,7 @@ Result<void> Lapic::load(snapshot::StateReader& in) {
     const uint64_t now = timers_.now_ns();
     counter_running_ = true;
     counter_start_ns_ = now > elapsed ? now - elapsed : 0;
+    start_count_ = start_count;
     periods_ = periods;
     arm_counter();
   }

@@ -49,17 +49,22 @@ uint64_t Lapic::ticks_since(uint64_t start_ns) const {
   return saturate(scaled / (static_cast<unsigned __int128>(kNsPerSecond) * timer_divisor()));
 }
 
-void Lapic::start_counter(uint64_t start_ns) {
+void Lapic::start_counter(uint64_t start_ns, uint32_t count) {
   counter_running_ = true;
   counter_start_ns_ = start_ns;
+  start_count_ = count;
   periods_ = 0;
   arm_counter();
 }
 
-// The counter reaches zero after (periods_ + 1) * initial count ticks from its start.
+// Ticks from the counter's start to its expiry number periods_: it counts start_count_ down,
+// then reloads the initial count at every expiry (periodic mode).
+uint64_t Lapic::next_expiry_ticks() const {
+  return saturate(start_count_ + static_cast<unsigned __int128>(initial_count_) * periods_);
+}
+
 void Lapic::arm_counter() {
-  const uint64_t ticks = saturate(static_cast<unsigned __int128>(initial_count_) * (periods_ + 1));
-  timers_.arm(timer_, add_saturating(counter_start_ns_, ns_for_ticks(ticks)));
+  timers_.arm(timer_, add_saturating(counter_start_ns_, ns_for_ticks(next_expiry_ticks())));
 }
 
 void Lapic::stop_timer() {
@@ -87,14 +92,11 @@ void Lapic::on_timer() {
 uint32_t Lapic::read_current_count(unsigned) const {
   if (!counter_running_ || timer_mode() == TimerMode::kTscDeadline) return 0;
   const uint64_t ticks = ticks_since(counter_start_ns_);
-  const uint64_t base = saturate(static_cast<unsigned __int128>(initial_count_) * periods_);
-  const uint64_t in_period = ticks > base ? ticks - base : 0;
-  if (in_period >= initial_count_) {
-    // The expiry is due but not yet run: a periodic counter has already reloaded.
-    if (timer_mode() != TimerMode::kPeriodic) return 0;
-    return static_cast<uint32_t>(initial_count_ - in_period % initial_count_);
-  }
-  return static_cast<uint32_t>(initial_count_ - in_period);
+  const uint64_t next = next_expiry_ticks();
+  if (ticks < next) return static_cast<uint32_t>(std::min<uint64_t>(next - ticks, 0xffffffff));
+  // The expiry is due but has not run yet: a periodic counter has already reloaded.
+  if (timer_mode() != TimerMode::kPeriodic || initial_count_ == 0) return 0;
+  return static_cast<uint32_t>(initial_count_ - (ticks - start_count_) % initial_count_);
 }
 
 // A new divider applies from now on: the counter continues from its current value.
@@ -105,11 +107,7 @@ void Lapic::change_divide(uint32_t divide_config) {
   }
   const uint32_t current = read_current_count(0);
   divide_config_ = divide_config;
-  const uint64_t now = timers_.now_ns();
-  const uint64_t done = ns_for_ticks(initial_count_ - current);
-  counter_start_ns_ = now > done ? now - done : 0;
-  periods_ = 0;
-  arm_counter();
+  start_counter(timers_.now_ns(), current);
 }
 
 // SDM Vol. 3A 11.5.4.1: a transition into or out of TSC-deadline mode disarms the timer;
