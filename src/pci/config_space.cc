@@ -17,7 +17,8 @@ constexpr uint16_t kCommandWritable = kCommandIoSpace | kCommandMemorySpace | kC
                                       kCommandParityErrorResponse | kCommandSerrEnable |
                                       kCommandInterruptDisable;
 // The header bytes a snapshot must agree on: IDs, class code, header type, subsystem IDs, pin.
-constexpr std::pair<uint16_t, uint16_t> kIdentityRanges[] = {{reg::kVendorId, 0x0c},
+constexpr std::pair<uint16_t, uint16_t> kIdentityRanges[] = {{reg::kVendorId, 4},
+                                                             {reg::kRevisionId, 4},
                                                              {reg::kHeaderType, 1},
                                                              {reg::kSubsystemVendorId, 4},
                                                              {reg::kInterruptPin, 1}};
@@ -90,7 +91,8 @@ Result<void> ConfigSpace::add_bar(unsigned index, BarKind kind, uint64_t size, b
   const unsigned slots = kind == BarKind::kMemory64 ? 2 : 1;
   const uint64_t minimum = kind == BarKind::kIo ? 4 : 16;
   if (index + slots > kBarCount) return make_error("pci: BAR {} does not fit the header", index);
-  if (bars_[index].present || (slots == 2 && bars_[index + 1].present)) {
+  if (bars_[index].present || bars_[index].upper_half ||
+      (slots == 2 && (bars_[index + 1].present || bars_[index + 1].upper_half))) {
     return make_error("pci: BAR {} is already defined", index);
   }
   if (!is_power_of_two(size) || size < minimum ||
@@ -115,15 +117,15 @@ Result<void> ConfigSpace::add_bar(unsigned index, BarKind kind, uint64_t size, b
     for (unsigned b = 0; b < 4; ++b) {
       set_writable(offset + 4 + b, 1, static_cast<uint8_t>(high_mask >> (8 * b)));
     }
-    bars_[index + 1].present = false;
+    bars_[index + 1].upper_half = true;
   }
-  bars_[index] = Bar{true, kind, size, std::nullopt};
+  bars_[index] = Bar{true, false, kind, size, std::nullopt};
   return ok();
 }
 
 // A BAR decodes when its space is enabled in the command register and its address is usable:
-// not zero, and the range not wrapping past the end of its address space (a BAR being sized
-// holds the all-ones mask).
+// not zero, and the range ending below the last byte of its address space (a BAR being sized
+// holds the all-ones mask, which would end there).
 std::optional<uint64_t> ConfigSpace::decode(unsigned index) const {
   const Bar& bar = bars_[index];
   if (!bar.present) return std::nullopt;
@@ -142,7 +144,7 @@ std::optional<uint64_t> ConfigSpace::decode(unsigned index) const {
       limit = ~uint64_t{0};
     }
   }
-  if (base == 0 || bar.size - 1 > limit - base) return std::nullopt;
+  if (base == 0 || bar.size - 1 >= limit - base) return std::nullopt;
   return base;
 }
 

@@ -129,6 +129,7 @@ class ConfigSpace {
  private:
   struct Bar {
     bool present = false;
+    bool upper_half = false;  // the high doubleword of the 64-bit BAR below
     BarKind kind = BarKind::kMemory32;
     uint64_t size = 0;
     std::optional<uint64_t> decoded;  // last reported to the listener
