@@ -1,3 +1,5 @@
 # cella_fuzzer(<name> DEPS <libraries>): one line per fuzz target.
 cella_fuzzer(decoder DEPS cella_soft Zydis::Zydis)
 cella_fuzzer(soft_cpu DEPS cella_soft)
+cella_fuzzer(apic DEPS cella_devices)
+cella_fuzzer(pci DEPS cella_pci)
