@@ -126,6 +126,9 @@ void Lapic::read(uint64_t offset, std::span<uint8_t> data) {
     std::fill(data.begin(), data.end(), uint8_t{0xff});
     return;
   }
+  // Byte by byte, with the register looked up once per 16-byte slot.
+  uint64_t slot_of_value = ~uint64_t{0};
+  uint32_t value = 0;
   for (size_t i = 0; i < data.size(); ++i) {
     const uint64_t at = offset + i;
     if (at >= kPageSize || (at & 0xf) >= 4) {
@@ -133,13 +136,17 @@ void Lapic::read(uint64_t offset, std::span<uint8_t> data) {
       continue;
     }
     const auto slot = static_cast<uint16_t>(at & ~uint64_t{0xf});
-    const RegisterInfo* r = find_register(slot);
-    if (r == nullptr || (r->modes & kXapic) == 0) {
-      signal_error(kEsrIllegalRegisterAddress);  // SDM Vol. 3A 11.5.3, ESR bit 7
-      data[i] = 0;
-      continue;
+    if (slot != slot_of_value) {
+      slot_of_value = slot;
+      const RegisterInfo* r = find_register(slot);
+      if (r == nullptr || (r->modes & kXapic) == 0) {
+        signal_error(kEsrIllegalRegisterAddress);  // SDM Vol. 3A 11.5.3, ESR bit 7
+        value = 0;
+      } else {
+        value = read_register(slot);
+      }
     }
-    data[i] = static_cast<uint8_t>(read_register(slot) >> (8 * (at & 3)));
+    data[i] = static_cast<uint8_t>(value >> (8 * (at & 3)));
   }
 }
 
