@@ -93,7 +93,15 @@ class Lapic final : public Device, public x86::InterruptController {
   const Metrics& metrics() const { return metrics_; }
 
  private:
-  struct RegisterInfo;
+  // One row of the register table (lapic.cc).
+  struct RegisterInfo {
+    uint16_t offset;
+    uint8_t count;  // consecutive 16-byte registers (ISR, TMR, IRR, the LVT)
+    const char* name;
+    uint8_t modes;                                  // lapic::kXapic, kX2apic, kX2apicReadOnly
+    uint32_t (Lapic::*read)(unsigned index) const;  // null: write-only (xAPIC reads 0)
+    bool (Lapic::*write)(unsigned index, uint64_t value);  // null: read-only
+  };
   static const RegisterInfo* find_register(uint16_t offset);
 
   // Register file (lapic.cc).

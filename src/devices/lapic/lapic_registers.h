@@ -30,6 +30,12 @@ inline constexpr uint16_t kTimerDivide = 0x3e0;
 inline constexpr uint16_t kSelfIpi = 0x3f0;  // x2APIC only (SDM Vol. 3A 11.12.11)
 inline constexpr uint64_t kPageSize = 0x1000;
 
+// Which interfaces a register exists in (Table 11-1 versus Table 11-6).
+inline constexpr uint8_t kXapic = 1;
+inline constexpr uint8_t kX2apic = 2;
+inline constexpr uint8_t kBoth = kXapic | kX2apic;
+inline constexpr uint8_t kX2apicReadOnly = 4;  // ID and LDR: writable only in xAPIC mode
+
 // SDM Vol. 3A 11.4.4, Figure 11-5: IA32_APIC_BASE.
 inline constexpr uint64_t kBaseBsp = 1ull << 8;
 inline constexpr uint64_t kBaseX2apicEnable = 1ull << 10;  // EXTD (SDM Vol. 3A 11.12.1)
