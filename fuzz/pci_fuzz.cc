@@ -61,24 +61,25 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ConfigPorts ports(bus);
   Ecam ecam(bus, 2);
 
-  for (int op = 0; op < 4096 && !input.done(); ++op) {
-    const uint8_t kind = input.u8() % 5;
-    if (kind == 0 || kind == 1) {
-      const uint64_t offset = input.u8() & 7;
-      const unsigned sz = input.access_size();
-      access(ports, offset, sz, input.u32(), kind == 0);
-    } else if (kind == 2 || kind == 3) {
-      // Mostly bus 0, device 0 or 1: where the functions are.
-      uint64_t offset = input.u32() & 0x1fffff;
-      if (input.u8() < 0xe0) offset &= 0xffff;
-      const unsigned sz = input.access_size();
-      access(ecam, offset, sz, input.u64(), kind == 2);
-    } else {
+  for (int step = 0; step < 4096 && !input.done(); ++step) {
+    const uint8_t op = input.u8();
+    const uint8_t kind = op % 4;
+    if (op >= 0xf8) {  // now and then (a snapshot copies every configuration space)
       snapshot::StateWriter out;
       bus.save(out);
       ports.save(out);
       snapshot::StateReader in(out.data());
       if (!bus.load(in).ok() || !ports.load(in).ok() || !in.at_end()) __builtin_trap();
+    } else if (kind == 0 || kind == 1) {
+      const uint64_t offset = input.u8() & 7;
+      const unsigned sz = input.access_size();
+      access(ports, offset, sz, input.u32(), kind == 0);
+    } else {
+      // Mostly bus 0, device 0 or 1: where the functions are.
+      uint64_t offset = input.u32() & 0x1fffff;
+      if (input.u8() < 0xe0) offset &= 0xffff;
+      const unsigned sz = input.access_size();
+      access(ecam, offset, sz, input.u64(), kind == 2);
     }
   }
   return 0;

@@ -170,6 +170,29 @@ TEST(Ioapic, ThroughTheApicBusToALocalApicAndBack) {
   EXPECT_TRUE(cpu1.has_interrupt());
 }
 
+// Virtual wire mode B: the 8259's INTR on IOAPIC input 0 as ExtINT; the local APIC then takes
+// the vector from the 8259 even with its own LINT0 masked.
+TEST(Ioapic, ExtIntEntryLetsTheLocalApicAcknowledgeThe8259) {
+  ManualClock clock;
+  TimerQueue timers(clock);
+  ApicBus bus;
+  FakePic pic;
+  Ioapic io(&bus);
+  Lapic cpu({.apic_id = 0, .bsp = true}, timers, &bus, &pic);
+  bus.attach(cpu);
+  write_reg(cpu, 0x0f0, 0x1ff);
+  program(io, 0, 0x700);  // ExtINT, physical destination 0
+  pic.output = true;
+  pic.vector = 0x30;
+  EXPECT_FALSE(cpu.has_interrupt());
+  io.set_pin(0, true);
+  ASSERT_TRUE(cpu.has_interrupt());
+  EXPECT_EQ(cpu.acknowledge(), 0x30);
+  EXPECT_EQ(pic.acknowledged, 1);
+  pic.output = true;
+  EXPECT_FALSE(cpu.has_interrupt());  // one message, one acknowledge
+}
+
 TEST(Ioapic, SnapshotRoundTrip) {
   RecordingRouter router;
   Ioapic io(&router, 1);
