@@ -63,4 +63,22 @@ constexpr uint64_t align_up(uint64_t value, uint64_t alignment) {
 }
 constexpr bool is_power_of_two(uint64_t value) { return value != 0 && (value & (value - 1)) == 0; }
 
+// Division rounding towards negative infinity (times before an epoch).
+constexpr int64_t floor_div(int64_t a, int64_t b) {
+  return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0);
+}
+
+// Binary-coded decimal with `digits` nibbles (the RTC's fields, the PIT's BCD counts). A nibble
+// above 9 decodes to its value, as the devices' digit adders would take it.
+constexpr uint64_t to_bcd(uint64_t value, unsigned digits) {
+  uint64_t bcd = 0;
+  for (unsigned i = 0; i < digits; ++i, value /= 10) bcd |= (value % 10) << (4 * i);
+  return bcd;
+}
+constexpr uint64_t from_bcd(uint64_t bcd, unsigned digits) {
+  uint64_t value = 0;
+  for (unsigned i = digits; i-- > 0;) value = value * 10 + ((bcd >> (4 * i)) & 0xf);
+  return value;
+}
+
 }  // namespace cella
