@@ -83,6 +83,14 @@ struct ArchState {
   uint64_t sysenter_cs = 0, sysenter_esp = 0, sysenter_eip = 0;
   uint64_t pat = 0x0007040600070406;  // IA32_PAT power-up value (SDM Vol. 3A 12.12.4)
   uint64_t tsc_aux = 0;
+  uint64_t tsc_offset = 0;         // guest TSC = time source + tsc_offset (WRMSR to the TSC)
+  uint64_t misc_enable = 0x1801;   // IA32_MISC_ENABLE: fast strings, no BTS, no PEBS
+  uint64_t feature_control = 0x1;  // IA32_FEATURE_CONTROL: locked, VMX off (SDM Vol. 4 2.1)
+
+  // SDM Vol. 3B 18.2: debug registers DR0-DR3, DR6, DR7 (values after RESET).
+  std::array<uint64_t, 4> dr{};
+  uint64_t dr6 = 0xffff0ff0;
+  uint64_t dr7 = 0x400;
 
   uint64_t& reg(Gpr r) { return gpr[static_cast<int>(r)]; }
   uint64_t reg(Gpr r) const { return gpr[static_cast<int>(r)]; }

@@ -88,5 +88,9 @@ std::span<const FormSpec> x87_control_forms();
 std::span<const FormSpec> x87_load_store_forms();
 std::span<const FormSpec> x87_state_forms();
 std::span<const FormSpec> x87_transcendental_forms();
+std::span<const FormSpec> system_control_forms();
+std::span<const FormSpec> system_segment_forms();
+std::span<const FormSpec> system_transfer_forms();
+std::span<const FormSpec> system_io_forms();
 
 }  // namespace cella::soft

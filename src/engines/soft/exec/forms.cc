@@ -26,6 +26,10 @@ std::span<const FormSpec> all_forms() {
         &x87_load_store_forms,
         &x87_state_forms,
         &x87_transcendental_forms,
+        &system_control_forms,
+        &system_segment_forms,
+        &system_transfer_forms,
+        &system_io_forms,
     };
     // clang-format on
     std::vector<FormSpec> all;
