@@ -135,6 +135,8 @@ bool deliver_event(SoftCpu& cpu, x86::Fault event, EventKind kind) {
       if (kind == EventKind::kNmi) cpu.nmi_blocked = true;
       return true;
     }
+    // A page fault while delivering loads CR2 too, even if it becomes a double fault.
+    if (cpu.fault.vector == Vector::kPageFault) cpu.arch.cr2 = cpu.fault.address;
     const FaultClass first = fault_class(event.vector, kind);
     const FaultClass second = fault_class(cpu.fault.vector, EventKind::kException);
     if (first == FaultClass::kDoubleFault) return false;
