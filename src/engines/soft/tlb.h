@@ -40,8 +40,15 @@ class Tlb {
     return entries_[bank_ + ((linear >> 12) & (kEntries - 1))];
   }
 
-  // Selects the bank for user-mode (true) or supervisor-mode accesses.
-  void set_user(bool user) { bank_ = user ? kEntries : 0; }
+  // Selects the bank for user-mode (true) or supervisor-mode accesses. A change also changes
+  // the generation: chained blocks were linked under the other privilege's fetch rights.
+  void set_user(bool user) {
+    const size_t bank = user ? kEntries : 0;
+    if (bank != bank_) {
+      bank_ = bank;
+      ++generation_;
+    }
+  }
   bool user() const { return bank_ != 0; }
 
   void flush_all() {

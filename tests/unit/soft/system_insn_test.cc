@@ -291,5 +291,27 @@ TEST(SystemInsn, SegmentLoadsAndFarTransfers) {
   EXPECT_NE(std::string(f.cpu->exit_detail).find("compatibility"), std::string::npos);
 }
 
+// LAR/LSL/VERR/VERW report in ZF instead of faulting (Linux's vDSO getcpu uses LSL, its MDS
+// mitigation VERW).
+TEST(SystemInsn, LarLslVerrVerw) {
+  SystemMachine m(false);
+  m.write<uint64_t>(kGdt + 0x58, 0x00c0f3000000a000);  // 0x58: user data, limit 0xa000 pages
+  m.cpu->arch.gdtr.limit = 0x5f;
+  m.map(kUserCode, kUserCode, kP | kU);
+  // lsl eax, ecx; setz bl; lar edx, ecx; verw cx; setz bh; verr si; setz r8b
+  const uint8_t code[] = {0x0f, 0x03, 0xc1, 0x0f, 0x94, 0xc3, 0x0f, 0x02, 0xd1, 0x0f, 0x00, 0xe9,
+                          0x0f, 0x94, 0xc7, 0x0f, 0x00, 0xe6, 0x41, 0x0f, 0x94, 0xc0, 0x0f, 0x0b};
+  std::memcpy(m.host(kUserCode), code, sizeof(code));
+  m.enter_user(kUserCode, kUserStackTop);
+  m.cpu->gpr[1] = 0x5b;       // the user data segment at RPL 3
+  m.cpu->gpr[6] = kKernelCs;  // DPL 0: not visible at CPL 3
+  ASSERT_EQ(m.cpu->run(), ExitReason::kFault);
+  EXPECT_EQ(m.cpu->fault.vector, Vector::kInvalidOpcode);
+  EXPECT_EQ(m.cpu->gpr[0], 0xa000fffu);
+  EXPECT_EQ(m.cpu->gpr[3] & 0xffff, 0x0101u);  // LSL and VERW succeeded
+  EXPECT_EQ(m.cpu->gpr[2], 0x00c0f300u);
+  EXPECT_EQ(m.cpu->gpr[8] & 0xff, 0u);  // VERR of a DPL 0 segment at CPL 3 fails
+}
+
 }  // namespace
 }  // namespace cella::soft::testing

@@ -1,6 +1,6 @@
 // Segment registers and system segments in 64-bit mode: MOV Sreg, PUSH/POP FS/GS, LLDT, LTR,
-// SLDT, STR (SDM Vol. 2A/2B, each instruction's page; Vol. 3A 3.4, 5.5-5.8), and the
-// descriptor checks far transfers share (exec/system.h).
+// SLDT, STR, LAR, LSL, VERR, VERW (SDM Vol. 2A/2B, each instruction's page; Vol. 3A 3.4, 5.5-5.8),
+// and the descriptor checks far transfers share (exec/system.h).
 #include "engines/soft/exec/system.h"
 
 namespace cella::soft {
@@ -249,6 +249,76 @@ struct StoreSystemSegment {
   }
 };
 
+// The descriptor LAR, LSL, VERR and VERW examine, if the selector names one within its table
+// (these instructions report a bad selector in ZF instead of faulting; SDM Vol. 2A LAR).
+bool probe_descriptor(SoftCpu& cpu, uint16_t selector, uint64_t& d, bool& found) {
+  found = false;
+  if ((selector & ~3u) == 0) return true;
+  const bool local = (selector & 4) != 0;
+  const uint64_t limit = local ? cpu.arch.ldtr.limit : cpu.arch.gdtr.limit;
+  if ((local && !(cpu.arch.ldtr.attributes & attributes::kPresent)) ||
+      (selector & ~7u) + 7u > limit) {
+    return true;
+  }
+  if (!read_descriptor(cpu, selector, d, nullptr, 0)) return false;  // e.g. #PF on the table
+  found = true;
+  return true;
+}
+
+// Whether CPL and RPL may see the descriptor: conforming code always, otherwise DPL must be
+// at least both (SDM Vol. 2A LAR, LSL; Vol. 2B VERR/VERW).
+bool visible(const SoftCpu& cpu, uint16_t selector, uint64_t d) {
+  if ((d & (kS | kCode | kConforming)) == (kS | kCode | kConforming)) return true;
+  return dpl(d) >= cpu.cpl() && dpl(d) >= (selector & 3);
+}
+
+// LAR / LSL (SDM Vol. 2A LAR, LSL): in 64-bit mode code and data descriptors, the LDT and
+// 64-bit TSSs are valid (LAR also accepts call gates); ZF reports success.
+template <bool kLimit>
+struct LoadSegmentInfo {
+  template <class T, bool kMem, OperandList kOps>
+  static Status exec(SoftCpu& cpu, const Insn& insn) {
+    uint16_t selector = 0;
+    if (!Arg<kOps, 1, kMem>::template read<uint16_t>(cpu, insn, selector)) return Status::kFault;
+    uint64_t d = 0;
+    bool found = false;
+    if (!probe_descriptor(cpu, selector, d, found)) return Status::kFault;
+    const unsigned t = type(d);
+    const bool system_ok =
+        t == kLdtType || t == kTssAvailable || t == kTssBusyType || (!kLimit && t == 12);
+    const bool ok = found && ((d & kS) || system_ok) && visible(cpu, selector, d);
+    cpu.flags.set_status_bits(x86::rflags::kZf, ok ? x86::rflags::kZf : 0);
+    if (!ok) return Status::kNext;
+    uint64_t value;
+    if constexpr (kLimit) {
+      value = segment_from_descriptor(selector, d).limit;
+    } else {
+      value = (d >> 32) & 0x00f0ff00;  // the access-rights bytes of the high doubleword
+    }
+    Arg<kOps, 0, kMem>::template write<T>(cpu, insn, static_cast<T>(value));
+    return Status::kNext;
+  }
+};
+
+// VERR / VERW (SDM Vol. 2B VERR/VERW): ZF = 1 when the segment is readable (code must be
+// readable) or writable (data only) at the current privilege.
+template <bool kWrite>
+struct VerifySegment {
+  template <class T, bool kMem, OperandList kOps>
+  static Status exec(SoftCpu& cpu, const Insn& insn) {
+    uint16_t selector = 0;
+    if (!Arg<kOps, 0, kMem>::template read<uint16_t>(cpu, insn, selector)) return Status::kFault;
+    uint64_t d = 0;
+    bool found = false;
+    if (!probe_descriptor(cpu, selector, d, found)) return Status::kFault;
+    const bool code = (d & kCode) != 0;
+    const bool usable = kWrite ? !code && (d & kWritable) : !code || (d & kWritable);
+    const bool ok = found && (d & kS) && usable && visible(cpu, selector, d);
+    cpu.flags.set_status_bits(x86::rflags::kZf, ok ? x86::rflags::kZf : 0);
+    return Status::kNext;
+  }
+};
+
 // clang-format off
 constexpr FormSpec kForms[] = {
     //   mnemonic opcode      operands attributes      semantics
@@ -261,6 +331,10 @@ constexpr FormSpec kForms[] = {
     FORM("STR",  "0F 00 /1", "Ev",    kNoDiff,        StoreSystemSegment<true>),
     FORM("LLDT", "0F 00 /2", "Ew",    kNoDiff,        LoadSystemSegment<false>),
     FORM("LTR",  "0F 00 /3", "Ew",    kNoDiff,        LoadSystemSegment<true>),
+    FORM("VERR", "0F 00 /4", "Ew",    kNoDiff,        VerifySegment<false>),
+    FORM("VERW", "0F 00 /5", "Ew",    kNoDiff,        VerifySegment<true>),
+    FORM("LAR",  "0F 02 /r", "Gv,Ew", kNoDiff,        LoadSegmentInfo<false>),
+    FORM("LSL",  "0F 03 /r", "Gv,Ew", kNoDiff,        LoadSegmentInfo<true>),
 };
 // clang-format on
 
