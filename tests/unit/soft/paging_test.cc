@@ -227,5 +227,53 @@ TEST(Paging, MmioAccessesReachThePlatform) {
   EXPECT_EQ(m.platform.mmio, expected);
 }
 
+// A translation the kernel cached never answers a user access (the TLB banks).
+TEST(Paging, SupervisorTranslationsDoNotServeUserMode) {
+  SystemMachine m(false);
+  constexpr uint64_t kSecret = 0x7000000000;
+  m.map(kSecret, 0x500000, kP | kW);
+  m.map(kUserCode, kUserCode, kP | kU);
+  m.write<uint64_t>(0x500000, 0x5ec7e7);
+  uint64_t value = 0;
+  ASSERT_TRUE(read_memory(*m.cpu, kSecret, value));  // cached for CPL 0
+  EXPECT_EQ(value, 0x5ec7e7u);
+  Asm user;
+  user.mov(user.rsi, kSecret);
+  user.mov(user.rax, user.ptr[user.rsi]);
+  m.load(kUserCode, user);
+  // To CPL 3 without a flush, as SYSRET or IRETQ go.
+  m.cpu->arch.seg(x86::Segment::kCs) = {kUserCs, 0, 0xffffffff, 0xa0fb};
+  m.cpu->privilege_changed();
+  m.cpu->rip = kUserCode;
+  EXPECT_EQ(m.cpu->run(), ExitReason::kFault);
+  EXPECT_EQ(m.cpu->fault.vector, x86::Vector::kPageFault);
+  EXPECT_EQ(m.cpu->fault.error_code, kPresent | kUser);
+  EXPECT_EQ(m.cpu->gpr[0], 0u);
+}
+
+// A store through another linear address of a code page invalidates the code decoded from it
+// (decoded blocks are keyed by physical address).
+TEST(Paging, StoreThroughAnAliasInvalidatesDecodedCode) {
+  SystemMachine m;
+  constexpr uint64_t kAlias = 0x7000000000;
+  m.map(kAlias, kKernelCode, kP | kW);
+  Asm a;
+  Xbyak::Label target;
+  a.mov(a.rbx, kAlias);
+  a.call(target);
+  a.mov(a.byte[a.rbx + 0x41], 0x02);  // the immediate of MOV EAX at +0x40
+  a.call(target);
+  a.hlt();
+  a.align(64);
+  a.L(target);  // +0x40
+  a.mov(a.eax, 1);
+  a.add(a.r8, a.rax);
+  a.ret();
+  m.load(kKernelCode, a);
+  ASSERT_EQ(m.cpu->run(), ExitReason::kHalt);
+  EXPECT_EQ(m.cpu->gpr[8], 3u);
+  EXPECT_GE(m.code.invalidations(), 1u);
+}
+
 }  // namespace
 }  // namespace cella::soft::testing
