@@ -72,6 +72,10 @@ struct ArchState {
   uint64_t cr4 = 0;
   uint64_t cr8 = 0;
   uint64_t efer = 0;  // IA32_EFER (SDM Vol. 3A 2.2.1)
+  // Event blocking, as the VMCS interruptibility state (SDM Vol. 3C 24.4.2, Table 24-3):
+  // bit 0 blocking by STI, bit 1 by MOV SS (both until the instruction at RIP completes),
+  // bit 3 NMIs blocked until the next IRET.
+  uint32_t interruptibility = 0;
   uint64_t xcr0 = 1;  // XFEATURE_ENABLED_MASK (SDM Vol. 1 13.3): x87 always enabled
 
   X87State x87{};

@@ -32,6 +32,7 @@ x86::ArchState SoftCpu::state() const {
   std::copy(gpr, gpr + x86::kGprCount, s.gpr.begin());
   s.rip = rip;
   s.rflags = flags.rflags();
+  s.interruptibility = (interrupt_shadow && rip == shadow_rip ? 1u : 0u) | (nmi_blocked ? 8u : 0u);
   return s;
 }
 
@@ -41,6 +42,9 @@ void SoftCpu::set_state(const x86::ArchState& s) {
   gpr[kNoRegister] = 0;
   rip = s.rip;
   flags.set_rflags(s.rflags);
+  interrupt_shadow = (s.interruptibility & 3) != 0;
+  shadow_rip = s.rip;
+  nmi_blocked = (s.interruptibility & 8) != 0;
   sync_segment_bases();
   tlb.flush_all();
   privilege_changed();

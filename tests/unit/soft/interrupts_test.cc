@@ -163,6 +163,7 @@ TEST(Interrupts, IstStackSwitchAndNmi) {
   EXPECT_EQ(m.cpu->rip, kSecondHandler);
   EXPECT_EQ(m.cpu->gpr[4], kIstStackTop - 0x1000 - 40);
   EXPECT_FALSE(m.cpu->deliver_nmi()) << "NMIs are blocked until IRET";
+  EXPECT_EQ(m.cpu->state().interruptibility, 8u);
 }
 
 // SDM Vol. 3A Table 6-5: a #PF while delivering a #PF is a double fault; a fault while
@@ -239,6 +240,11 @@ TEST(Interrupts, ExternalInterruptsHonourIfAndTheStiShadow) {
   EXPECT_EQ(m.cpu->rip, kKernelCode + 1);
   EXPECT_FALSE(m.cpu->interruptible()) << "STI shadow";
   EXPECT_FALSE(m.cpu->deliver_interrupt(0x30));
+  // The shadow is part of the architectural state (snapshots, engine switches).
+  const x86::ArchState saved = m.cpu->state();
+  EXPECT_EQ(saved.interruptibility, 1u);
+  m.cpu->set_state(saved);
+  EXPECT_FALSE(m.cpu->interruptible());
   EXPECT_EQ(m.cpu->run(), ExitReason::kHalt);  // the shadow passes with NOP
   EXPECT_EQ(m.cpu->run(), ExitReason::kInterruptWindow);
   EXPECT_TRUE(m.cpu->deliver_interrupt(0x30));
