@@ -10,7 +10,7 @@ namespace {
 #define NONE nullptr
 constexpr MsrInfo kMsrs[] = {
 #define X(name, first, last, field, writable, rule) \
-  {#name + 1, first, last, field, writable, MsrRule::rule},
+  {&#name[1], first, last, field, writable, MsrRule::rule},
 #include "cpu/x86/msrs.inc"
 #undef X
 };
