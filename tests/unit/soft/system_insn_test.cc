@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cpu/x86/msrs.h"
+#include "engines/soft/cpuid.h"
 #include "tests/unit/soft/system_machine.h"
 
 namespace cella::soft::testing {
@@ -311,6 +312,37 @@ TEST(SystemInsn, LarLslVerrVerw) {
   EXPECT_EQ(m.cpu->gpr[3] & 0xffff, 0x0101u);  // LSL and VERW succeeded
   EXPECT_EQ(m.cpu->gpr[2], 0x00c0f300u);
   EXPECT_EQ(m.cpu->gpr[8] & 0xff, 0u);  // VERR of a DPL 0 segment at CPL 3 fails
+}
+
+}  // namespace
+}  // namespace cella::soft::testing
+
+namespace cella::soft::testing {
+namespace {
+
+// CPUID: the system features the engine implements, and device features only when the machine
+// has the device (SDM Vol. 2A CPUID, Tables 3-10, 3-11; leaf 80000001h).
+TEST(SystemInsn, CpuidAdvertisesTheSystemFeaturesImplemented) {
+  const x86::CpuidPolicy plain = soft_cpuid_policy();
+  const uint32_t edx = plain.query(1, 0).edx;
+  for (int bit : {2, 3, 4, 5, 6, 13, 16})
+    EXPECT_TRUE(edx & (1u << bit)) << bit;  // DE PSE TSC MSR PAE PGE PAT
+  EXPECT_FALSE(edx & (1u << 9)) << "no APIC without one";
+  EXPECT_FALSE(edx & (1u << 12)) << "no MTRRs";
+  EXPECT_FALSE(plain.query(1, 0).ecx & (1u << 21)) << "no x2APIC";
+  EXPECT_FALSE(plain.query(1, 0).ecx & (1u << 26)) << "no XSAVE";
+  EXPECT_FALSE(plain.query(7, 0).ebx & ((1u << 7) | (1u << 20))) << "no SMEP, SMAP";
+  const uint32_t ext = plain.query(0x80000001, 0).edx;
+  for (int bit : {11, 20, 26, 27, 29})
+    EXPECT_TRUE(ext & (1u << bit)) << bit;  // SYSCALL NX 1G RDTSCP LM
+  const x86::CpuidPolicy machine =
+      soft_cpuid_policy({.apic = true, .x2apic = true, .tsc_deadline = true});
+  EXPECT_TRUE(machine.query(1, 0).edx & (1u << 9));
+  EXPECT_TRUE(machine.query(1, 0).ecx & (1u << 21));
+  EXPECT_TRUE(machine.query(1, 0).ecx & (1u << 24));
+  // CR4 accepts exactly the advertised bits.
+  EXPECT_EQ(x86::cr4_settable(plain) & (x86::cr4::kSmep | x86::cr4::kOsxsave), 0u);
+  EXPECT_TRUE(x86::cr4_settable(plain) & x86::cr4::kPge);
 }
 
 }  // namespace
