@@ -17,29 +17,35 @@ namespace cella::block {
 
 // How a guest-visible range of the disk is backed, as `qemu-img map` reports it.
 enum class ExtentKind : uint8_t {
-  kData,          // allocated in the image at `depth` of the chain; reads what was written
-  kZero,          // known to read as zeros (zero cluster, unallocated with no backing, hole)
-  kUnallocated,   // not allocated at this depth: reads fall through to the backing image
+  kData,  // allocated in the image at `depth` of the chain; reads what was written
+  kZero,  // allocated as zeros: a zero cluster, a hole of a raw file
+  // Not allocated at this depth: reads fall through to the backing image, or read as zeros
+  // when there is none (qemu-img map's "present": false).
+  kUnallocated,
 };
 
 struct Extent {
   uint64_t offset = 0;  // guest byte offset
   uint64_t length = 0;
   ExtentKind kind = ExtentKind::kData;
-  int depth = 0;               // 0: this image, 1: its backing file, ...
-  int64_t host_offset = -1;    // offset in the file holding the data, -1 if none or unknown
-  std::string host_file;       // that file, when host_offset is known
+  int depth = 0;             // 0: this image, 1: its backing file, ...
+  int64_t host_offset = -1;  // offset in the file holding the data, -1 if none or unknown
+  std::string host_file;     // that file, when host_offset is known
 };
 
 // The result of a format's own consistency check (`cella img check`). Exit codes follow
 // qemu-img: 0 clean, 2 corruptions, 3 leaks only.
 struct CheckReport {
-  uint64_t corruptions = 0;        // metadata that can lose or misdirect data
-  uint64_t leaks = 0;              // allocated host space referenced by nothing
+  uint64_t corruptions = 0;  // metadata that can lose or misdirect data
+  uint64_t leaks = 0;        // allocated host space referenced by nothing
   uint64_t corruptions_fixed = 0;
   uint64_t leaks_fixed = 0;
   uint64_t allocated_clusters = 0;  // where the format has clusters/blocks
   uint64_t total_clusters = 0;
+  uint64_t fragmented_clusters = 0;  // allocated clusters not following their predecessor
+  uint64_t compressed_clusters = 0;
+  uint64_t image_end_offset = 0;      // end of the last host byte in use, 0 if not meaningful
+  uint64_t check_errors = 0;          // parts of the check that could not run (I/O errors)
   std::vector<std::string> messages;  // one line per problem found, naming it
 };
 
@@ -77,14 +83,34 @@ class BlockImage {
   virtual Result<void> write_compressed(uint64_t offset, std::span<const uint8_t> cluster);
 
   // Allocation status of [offset, offset+length), in order, covering the range exactly.
+  // A format reports its own level: kUnallocated where it allocates nothing (reads fall
+  // through to the backing image, or read as zeros without one). ops::map_chain() resolves
+  // those ranges down the chain; a format may also resolve them itself, with depth > 0.
   virtual Result<std::vector<Extent>> map(uint64_t offset, uint64_t length) = 0;
   virtual Result<CheckReport> check(bool repair);
   virtual std::vector<InfoField> info() const { return {}; }
 
-  // The backing (parent) image of a differencing image, or nullptr.
+  // The backing (parent) image of a differencing image, or nullptr (none, or not opened).
   virtual BlockImage* backing() const { return nullptr; }
+  // The backing file name and format as recorded in the image's metadata (empty if none, or
+  // the format does not record one). Relative names are relative to this image's folder
+  // (resolve_backing_path() in format_registry.h).
+  virtual std::string backing_file() const { return {}; }
+  virtual std::string backing_format() const { return {}; }
+  // Records a new backing file (empty path: none) without touching data (`rebase -u`). The
+  // open image keeps reading through the backing it was opened with until it is reopened.
+  virtual Result<void> set_backing(const std::string& path, const std::string& format);
+  // Deallocates every cluster of a differencing image so that all of it reads from the
+  // backing image again (`commit` without -d). Unlike discard, never leaves zeros behind.
+  virtual Result<void> make_empty();
+  // True when the image was not closed cleanly (qcow2 dirty bit, VHDX log): `info` reports it.
+  virtual bool dirty() const { return false; }
   // The host file name of this image (for messages and `map`).
   virtual const std::string& path() const = 0;
+
+ protected:
+  // An error naming the request when [offset, offset+length) is not inside the disk.
+  Result<void> check_range(std::string_view what, uint64_t offset, uint64_t length) const;
 };
 
 }  // namespace cella::block

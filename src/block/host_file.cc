@@ -32,7 +32,7 @@ Result<HostFile> HostFile::open(const std::string& path, Access access) {
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return errno_error(path);
   if (S_ISDIR(st.st_mode)) return make_error("{}: is a directory", path);
-  CELLA_TRY(lock(fd.get(), path, access));
+  if (access != Access::kReadOnlyUnlocked) CELLA_TRY(lock(fd.get(), path, access));
   return HostFile(std::move(fd), path, access);
 }
 
@@ -46,7 +46,11 @@ Result<HostFile> HostFile::create(const std::string& path) {
 Result<uint64_t> HostFile::size() const {
   struct stat st {};
   if (::fstat(fd_.get(), &st) != 0) return errno_error(path_);
-  return static_cast<uint64_t>(st.st_size);
+  if (!S_ISBLK(st.st_mode)) return static_cast<uint64_t>(st.st_size);
+  // A block device has no st_size: its end is where seeking to the end lands.
+  const off_t end = ::lseek(fd_.get(), 0, SEEK_END);
+  if (end < 0) return errno_error(path_ + ": size");
+  return static_cast<uint64_t>(end);
 }
 
 Result<void> HostFile::read(uint64_t offset, std::span<uint8_t> out) const {
@@ -58,8 +62,8 @@ Result<void> HostFile::read(uint64_t offset, std::span<uint8_t> out) const {
 Result<void> HostFile::read_zero_filled(uint64_t offset, std::span<uint8_t> out) const {
   size_t done = 0;
   while (done < out.size()) {
-    ssize_t n = ::pread(fd_.get(), out.data() + done, out.size() - done,
-                        static_cast<off_t>(offset + done));
+    ssize_t n =
+        ::pread(fd_.get(), out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
     if (n < 0) {
       if (errno == EINTR) continue;
       return errno_error(path_ + ": read");
@@ -71,8 +75,13 @@ Result<void> HostFile::read_zero_filled(uint64_t offset, std::span<uint8_t> out)
   return ok();
 }
 
-Result<void> HostFile::write(uint64_t offset, std::span<const uint8_t> data) {
+Result<void> HostFile::require_writable() const {
   if (!writable()) return make_error("{}: the image is open read-only", path_);
+  return ok();
+}
+
+Result<void> HostFile::write(uint64_t offset, std::span<const uint8_t> data) {
+  CELLA_TRY(require_writable());
   auto result = pwrite_exact(fd_.get(), data.data(), data.size(), offset);
   if (!result) return result.error().context(path_);
   return ok();
@@ -85,31 +94,50 @@ Result<void> HostFile::flush() {
 }
 
 Result<void> HostFile::truncate(uint64_t new_size) {
+  CELLA_TRY(require_writable());
   if (::ftruncate(fd_.get(), static_cast<off_t>(new_size)) != 0) {
+    struct stat st {};
+    if (::fstat(fd_.get(), &st) == 0 && S_ISBLK(st.st_mode)) {
+      return make_error("{}: a block device cannot be resized", path_);
+    }
     return errno_error(path_ + ": truncate");
   }
   return ok();
 }
 
 Result<void> HostFile::punch_hole(uint64_t offset, uint64_t length) {
-  if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  static_cast<off_t>(offset), static_cast<off_t>(length)) == 0) {
+  CELLA_TRY(require_writable());
+  if (::fallocate(fd_.get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                  static_cast<off_t>(length)) == 0) {
     return ok();
   }
-  if (errno == EOPNOTSUPP) {  // file system without holes: write zeros instead
-    static const uint8_t kZeros[65536] = {};
-    while (length > 0) {
-      const size_t n = length < sizeof(kZeros) ? static_cast<size_t>(length) : sizeof(kZeros);
-      CELLA_TRY(write(offset, std::span<const uint8_t>(kZeros, n)));
-      offset += n;
-      length -= n;
-    }
-    return ok();
-  }
+  if (errno == EOPNOTSUPP) return write_zeros(offset, length);  // file system without holes
   return errno_error(path_ + ": punch hole");
 }
 
+Result<void> HostFile::zero_range(uint64_t offset, uint64_t length) {
+  CELLA_TRY(require_writable());
+  if (::fallocate(fd_.get(), FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(offset),
+                  static_cast<off_t>(length)) == 0) {
+    return ok();
+  }
+  if (errno == EOPNOTSUPP) return write_zeros(offset, length);
+  return errno_error(path_ + ": zero range");
+}
+
+Result<void> HostFile::write_zeros(uint64_t offset, uint64_t length) {
+  static const uint8_t kZeros[65536] = {};
+  while (length > 0) {
+    const size_t n = length < sizeof(kZeros) ? static_cast<size_t>(length) : sizeof(kZeros);
+    CELLA_TRY(write(offset, std::span<const uint8_t>(kZeros, n)));
+    offset += n;
+    length -= n;
+  }
+  return ok();
+}
+
 Result<void> HostFile::allocate(uint64_t offset, uint64_t length) {
+  CELLA_TRY(require_writable());
   int rc = ::posix_fallocate(fd_.get(), static_cast<off_t>(offset), static_cast<off_t>(length));
   if (rc != 0) return make_error("{}: allocate: {}", path_, std::strerror(rc));
   return ok();
@@ -119,6 +147,7 @@ Result<uint64_t> HostFile::next_data(uint64_t offset) const {
   off_t at = ::lseek(fd_.get(), static_cast<off_t>(offset), SEEK_DATA);
   if (at < 0) {
     if (errno == ENXIO) return size();
+    if (errno == EINVAL) return offset;  // no hole reporting (block devices): all data
     return errno_error(path_ + ": seek data");
   }
   return static_cast<uint64_t>(at);
@@ -127,7 +156,7 @@ Result<uint64_t> HostFile::next_data(uint64_t offset) const {
 Result<uint64_t> HostFile::next_hole(uint64_t offset) const {
   off_t at = ::lseek(fd_.get(), static_cast<off_t>(offset), SEEK_HOLE);
   if (at < 0) {
-    if (errno == ENXIO) return size();
+    if (errno == ENXIO || errno == EINVAL) return size();
     return errno_error(path_ + ": seek hole");
   }
   return static_cast<uint64_t>(at);

@@ -11,7 +11,9 @@
 
 namespace cella::block {
 
-enum class Access { kReadOnly, kReadWrite };
+// kReadOnlyUnlocked takes no lock at all (`-U`/`--force-share`): it can read an image another
+// process is writing, at the risk of seeing it mid-update.
+enum class Access { kReadOnly, kReadWrite, kReadOnlyUnlocked };
 
 class HostFile {
  public:
@@ -31,18 +33,25 @@ class HostFile {
   // Reads what exists at offset (up to out.size() bytes), zero-filling past end of file.
   Result<void> read_zero_filled(uint64_t offset, std::span<uint8_t> out) const;
   Result<void> write(uint64_t offset, std::span<const uint8_t> data);
-  Result<void> flush();                        // fdatasync
+  Result<void> flush();  // fdatasync
   Result<void> truncate(uint64_t size);
   Result<void> punch_hole(uint64_t offset, uint64_t length);  // keeps the size; reads as zero
-  Result<void> allocate(uint64_t offset, uint64_t length);    // fallocate, growing the file
+  // Makes a range read as zeros keeping it allocated (FALLOC_FL_ZERO_RANGE), writing zeros on
+  // file systems without it. Keeps the size.
+  Result<void> zero_range(uint64_t offset, uint64_t length);
+  Result<void> allocate(uint64_t offset, uint64_t length);  // fallocate, growing the file
   // Next data / hole at or after offset (SEEK_DATA/SEEK_HOLE), for sparse-aware mapping.
-  // Returns the file size when there is none.
+  // Returns the file size when there is none. Files that cannot report holes (block
+  // devices) are all data.
   Result<uint64_t> next_data(uint64_t offset) const;
   Result<uint64_t> next_hole(uint64_t offset) const;
   // Disk space actually used, in bytes (st_blocks * 512).
   Result<uint64_t> allocated_bytes() const;
 
  private:
+  Result<void> require_writable() const;
+  Result<void> write_zeros(uint64_t offset, uint64_t length);
+
   HostFile(UniqueFd fd, std::string path, Access access)
       : fd_(std::move(fd)), path_(std::move(path)), access_(access) {}
 
