@@ -340,6 +340,13 @@ TEST(SystemInsn, CpuidAdvertisesTheSystemFeaturesImplemented) {
   EXPECT_TRUE(machine.query(1, 0).edx & (1u << 9));
   EXPECT_TRUE(machine.query(1, 0).ecx & (1u << 21));
   EXPECT_TRUE(machine.query(1, 0).ecx & (1u << 24));
+  // IA32_ARCH_CAPABILITIES is advertised and says RDCL_NO (no page-table isolation needed).
+  EXPECT_TRUE(plain.query(7, 0).edx & (1u << 29));
+  x86::ArchState state;
+  uint64_t caps = 0;
+  ASSERT_TRUE(x86::read_msr(state, {nullptr, &plain, 0}, 0x10a, caps));
+  EXPECT_TRUE(caps & 1);
+  EXPECT_FALSE(x86::write_msr(state, {nullptr, &plain, 0}, 0x10a, 0));
   // CR4 accepts exactly the advertised bits.
   EXPECT_EQ(x86::cr4_settable(plain) & (x86::cr4::kSmep | x86::cr4::kOsxsave), 0u);
   EXPECT_TRUE(x86::cr4_settable(plain) & x86::cr4::kPge);
