@@ -3,18 +3,18 @@
 
 #include <cstdint>
 
-#include "cpu/x86/cpuid_policy.h"
-
 namespace cella::x86 {
+
+class CpuidPolicy;
 
 // SDM Vol. 3A 2.5, Figure 2-7: CR0.
 namespace cr0 {
 inline constexpr uint64_t kPe = 1u << 0;
-inline constexpr uint64_t kMp = 1u << 1;
-inline constexpr uint64_t kEm = 1u << 2;
-inline constexpr uint64_t kTs = 1u << 3;
+inline constexpr uint64_t kMp = 1u << 1;  // monitor coprocessor
+inline constexpr uint64_t kEm = 1u << 2;  // emulation: x87/MMX/SSE instructions raise #UD (#NM x87)
+inline constexpr uint64_t kTs = 1u << 3;  // task switched: x87/MMX/SSE instructions raise #NM
 inline constexpr uint64_t kEt = 1u << 4;  // hardwired to 1
-inline constexpr uint64_t kNe = 1u << 5;
+inline constexpr uint64_t kNe = 1u << 5;  // native x87 error reporting (#MF)
 inline constexpr uint64_t kWp = 1u << 16;
 inline constexpr uint64_t kAm = 1u << 18;
 inline constexpr uint64_t kNw = 1u << 29;
@@ -35,8 +35,8 @@ inline constexpr uint64_t kPae = 1u << 5;
 inline constexpr uint64_t kMce = 1u << 6;
 inline constexpr uint64_t kPge = 1u << 7;
 inline constexpr uint64_t kPce = 1u << 8;
-inline constexpr uint64_t kOsfxsr = 1u << 9;
-inline constexpr uint64_t kOsxmmexcpt = 1u << 10;
+inline constexpr uint64_t kOsfxsr = 1u << 9;       // OS supports FXSAVE/FXRSTOR: SSE enabled
+inline constexpr uint64_t kOsxmmexcpt = 1u << 10;  // OS handles #XM (else #UD on SIMD FP faults)
 inline constexpr uint64_t kUmip = 1u << 11;
 inline constexpr uint64_t kLa57 = 1u << 12;
 inline constexpr uint64_t kFsgsbase = 1u << 16;
@@ -51,26 +51,7 @@ inline constexpr uint64_t kPagingBits = kPse | kPae | kPge | kPcide | kSmep | kS
 // The CR4 bits a CPU with `policy` lets software set: each belongs to a CPUID feature that
 // advertises it (SDM Vol. 3A 2.5 and Table 2-... CPUID cross-references); setting any other raises
 // #GP(0) (SDM Vol. 2B MOV to CR4).
-inline uint64_t cr4_settable(const CpuidPolicy& policy) {
-  struct Bit {
-    uint64_t bit;
-    Feature feature;  // kCount: architectural
-  };
-  constexpr Bit kBits[] = {
-      {cr4::kTsd, Feature::kTsc},           {cr4::kDe, Feature::kDe},
-      {cr4::kPse, Feature::kPse},           {cr4::kPae, Feature::kPae},
-      {cr4::kMce, Feature::kMce},           {cr4::kPge, Feature::kPge},
-      {cr4::kPce, Feature::kCount},         {cr4::kOsfxsr, Feature::kFxsr},
-      {cr4::kOsxmmexcpt, Feature::kSse},    {cr4::kUmip, Feature::kUmip},
-      {cr4::kFsgsbase, Feature::kFsgsbase}, {cr4::kOsxsave, Feature::kXsave},
-      {cr4::kSmep, Feature::kSmep},         {cr4::kSmap, Feature::kSmap},
-  };
-  uint64_t settable = 0;
-  for (const Bit& b : kBits) {
-    if (b.feature == Feature::kCount || policy.has(b.feature)) settable |= b.bit;
-  }
-  return settable;
-}
+uint64_t cr4_settable(const CpuidPolicy& policy);
 
 // SDM Vol. 3A 2.2.1, Figure 2-4: IA32_EFER.
 namespace efer {

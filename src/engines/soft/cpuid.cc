@@ -1,5 +1,7 @@
 #include "engines/soft/cpuid.h"
 
+#include "engines/soft/exec/sse_fp.h"
+
 namespace cella::soft {
 
 x86::CpuidPolicy soft_cpuid_policy(const SoftCpuidOptions& options) {
@@ -22,6 +24,12 @@ x86::CpuidPolicy soft_cpuid_policy(const SoftCpuidOptions& options) {
       F::kErms,              // REP MOVSB/STOSB are fast (exec/string.cc copies whole pages)
       F::kCmov,              // CMOVcc
       F::kClfsh,             // CLFLUSH
+      F::kMmx,               // MMX (exec/mmx.cc and the NP forms of the integer groups)
+      F::kSse,               // SSE (exec/sse_*.cc)
+      F::kSse2,              // SSE2
+      F::kSse3,              // SSE3 (FISTTP: x87)
+      F::kSsse3,             // SSSE3 (exec/ssse3.cc)
+      F::kSse41,             // SSE4.1 (exec/sse41*.cc)
       F::kFxsr,              // FXSAVE/FXRSTOR
       F::kSyscall,           // SYSCALL/SYSRET, EFER.SCE
       F::kLm,                // long mode
@@ -33,6 +41,10 @@ x86::CpuidPolicy soft_cpuid_policy(const SoftCpuidOptions& options) {
       F::kHypervisor,        // running under a hypervisor
       F::kArchCapabilities,  // IA32_ARCH_CAPABILITIES: not affected by speculative attacks
   };
+  // SSE floating point runs on the host's SSE unit (docs/cpu.md): the SSE3 and SSE4.1 forms
+  // that need the host's own instructions exist only where the host has them.
+  if (!host_has_sse3()) policy.set(F::kSse3, false);
+  if (!host_has_sse41()) policy.set(F::kSse41, false);
   policy.set(F::kApic, options.apic);
   policy.set(F::kX2apic, options.apic && options.x2apic);
   policy.set(F::kTscDeadline, options.apic && options.tsc_deadline);
