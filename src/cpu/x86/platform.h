@@ -32,11 +32,11 @@ class Platform {
 class NullPlatform : public Platform {
  public:
   uint64_t mmio_read(uint64_t, unsigned size) override {
-    return size == 8 ? ~uint64_t{0} : (uint64_t{1} << (size * 8)) - 1;
+    return size >= 8 ? ~uint64_t{0} : (uint64_t{1} << (size * 8)) - 1;
   }
   void mmio_write(uint64_t, unsigned, uint64_t) override {}
   uint32_t port_read(uint16_t, unsigned size) override {
-    return size == 4 ? ~uint32_t{0} : (uint32_t{1} << (size * 8)) - 1;
+    return size >= 4 ? ~uint32_t{0} : (uint32_t{1} << (size * 8)) - 1;
   }
   void port_write(uint16_t, unsigned, uint32_t) override {}
   bool read_msr(uint32_t, uint64_t&) override { return false; }

@@ -175,13 +175,14 @@ TEST(SystemInsn, PortIoAndTheIoPermissionBitmap) {
   SystemMachine m(false);
   m.cpu->gpr[0] = 0x41;
   m.cpu->gpr[2] = 0x3f8;
-  // out 0x80, al; out dx, al; in al, dx; in eax, 0x71
-  ASSERT_EQ(run_kernel(m, {0xe6, 0x80, 0xee, 0xec, 0xe5, 0x71}), ExitReason::kHalt);
+  // out 0x80, al; out dx, al; in al, dx; in eax, 0x71; REX.W in eax, dx (still 32-bit)
+  ASSERT_EQ(run_kernel(m, {0xe6, 0x80, 0xee, 0xec, 0xe5, 0x71, 0x48, 0xed}), ExitReason::kHalt);
   using A = TestPlatform::Access;
   const std::vector<A> expected = {{true, 0x80, 1, 0x41},
                                    {true, 0x3f8, 1, 0x41},
                                    {false, 0x3f8, 1, 0x5a},
-                                   {false, 0x71, 4, 0x5a}};
+                                   {false, 0x71, 4, 0x5a},
+                                   {false, 0x3f8, 4, 0x5a}};
   EXPECT_EQ(m.platform.ports, expected);
 
   // CPL 3 with an I/O map in the TSS: port 0x3f8-0x3ff allowed, 0x3f7 denied.

@@ -265,6 +265,7 @@ struct StringInstruction {
   template <class T, bool kMem, OperandList kOps>
   static Status exec(SoftCpu& cpu, const Insn& insn) {
     if constexpr (std::is_same_v<Op, InsOp> || std::is_same_v<Op, OutsOp>) {
+      if constexpr (sizeof(T) == 8) return exec<uint32_t, kMem, kOps>(cpu, insn);  // REX.W
       if (!io_allowed(cpu, static_cast<uint16_t>(cpu.gpr[2]), sizeof(T))) return Status::kFault;
     }
     StringRegs regs(cpu, insn, sizeof(T));

@@ -2,6 +2,8 @@
 // segment loads through descriptors, and the I/O permission check.
 #pragma once
 
+#include <type_traits>
+
 #include "cpu/x86/control_registers.h"
 #include "engines/soft/descriptors.h"
 #include "engines/soft/exec/common.h"
@@ -19,6 +21,10 @@ inline bool privileged(SoftCpu& cpu) {
 inline int iopl(const SoftCpu& cpu) {
   return static_cast<int>((cpu.flags.other & x86::rflags::kIopl) >> x86::rflags::kIoplShift);
 }
+
+// SDM Vol. 2A IN/OUT, INS/OUTS: REX.W does not widen port I/O; the "z" operand stays 32-bit.
+template <class T>
+using PortOperand = std::conditional_t<sizeof(T) == 8, uint32_t, T>;
 
 // SDM Vol. 1 19.5, 19.5.2: at CPL > IOPL, every bit of the port range in the TSS's I/O
 // permission bit map must be clear. False: #GP(0) raised (or a fault reading the TSS).

@@ -12,8 +12,9 @@ namespace rf = x86::rflags;
 
 // IN AL/AX/EAX, imm8 or DX.
 struct In {
-  template <class T, bool kMem, OperandList kOps>
+  template <class Wide, bool kMem, OperandList kOps>
   static Status exec(SoftCpu& cpu, const Insn& insn) {
+    using T = PortOperand<Wide>;
     uint16_t port = 0;
     Arg<kOps, 1, kMem>::template read<uint16_t>(cpu, insn, port);
     port = kOps[1].kind == OperandKind::kI ? static_cast<uint8_t>(port) : port;
@@ -25,8 +26,9 @@ struct In {
 
 // OUT imm8 or DX, AL/AX/EAX.
 struct Out {
-  template <class T, bool kMem, OperandList kOps>
+  template <class Wide, bool kMem, OperandList kOps>
   static Status exec(SoftCpu& cpu, const Insn& insn) {
+    using T = PortOperand<Wide>;
     uint16_t port = 0;
     Arg<kOps, 0, kMem>::template read<uint16_t>(cpu, insn, port);
     port = kOps[0].kind == OperandKind::kI ? static_cast<uint8_t>(port) : port;
