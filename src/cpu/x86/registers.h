@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "cpu/x86/control_registers.h"
+
 namespace cella::x86 {
 
 // SDM Vol. 2A 2.2.1.2, Table 2-4: register numbering as encoded in ModRM/SIB/REX/opcode bits.
@@ -55,17 +57,7 @@ inline constexpr uint64_t kId = 1u << 21;
 inline constexpr uint64_t kStatus = kCf | kPf | kAf | kZf | kSf | kOf;
 }  // namespace rflags
 
-// SDM Vol. 3A 2.5, Figure 2-7: control register bits.
-namespace cr0 {
-inline constexpr uint64_t kMp = 1u << 1;  // monitor coprocessor
-inline constexpr uint64_t kEm = 1u << 2;  // emulation: x87/MMX/SSE instructions raise #UD (#NM x87)
-inline constexpr uint64_t kTs = 1u << 3;  // task switched: x87/MMX/SSE instructions raise #NM
-inline constexpr uint64_t kNe = 1u << 5;  // native x87 error reporting (#MF)
-}  // namespace cr0
-namespace cr4 {
-inline constexpr uint64_t kOsfxsr = 1u << 9;       // OS supports FXSAVE/FXRSTOR: SSE enabled
-inline constexpr uint64_t kOsxmmexcpt = 1u << 10;  // OS handles #XM (else #UD on SIMD FP faults)
-}  // namespace cr4
+// Control register bits: control_registers.h.
 
 // SDM Vol. 1 10.2.3, Figure 10-3: MXCSR.
 namespace mxcsr {
