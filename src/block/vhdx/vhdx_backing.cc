@@ -29,7 +29,7 @@ Result<void> VhdxImage::patch_pages(uint64_t file_offset, std::span<const uint8_
 
 Result<void> VhdxImage::relink_parent() {
   const auto* parent = static_cast<const VhdxImage*>(parent_.get());
-  const std::string linkage = "{" + parent->header().data_write_guid.to_string() + "}";
+  const std::string linkage = fmt::format("{{{}}}", parent->header().data_write_guid.to_string());
   if (locator_value(metadata_, "parent_linkage") == linkage) return ok();
   Metadata updated = metadata_;
   for (auto& [key, value] : updated.parent_locator) {

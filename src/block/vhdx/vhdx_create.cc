@@ -66,7 +66,7 @@ Result<Plan> plan(const CreateOptions& options) {
     default_block = vhdx->metadata().block_size;
     if (size == 0) size = parent->size();
     // [MS-VHDX] 2.6.2.6.3: parent_linkage is the parent's DataWriteGuid, in braces.
-    std::string linkage = "{" + vhdx->header().data_write_guid.to_string() + "}";
+    std::string linkage = fmt::format("{{{}}}", vhdx->header().data_write_guid.to_string());
     std::transform(linkage.begin(), linkage.end(), linkage.begin(), ::toupper);
     const std::string folder =
         std::filesystem::absolute(options.path).parent_path().lexically_normal();

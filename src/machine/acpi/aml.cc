@@ -93,9 +93,9 @@ Bytes integer(uint64_t value) {
 }
 
 Bytes string(std::string_view text) {
-  Bytes out{kStringPrefix};
-  out.insert(out.end(), text.begin(), text.end());
-  out.push_back(0);
+  Bytes out(text.size() + 2, 0);  // StringPrefix, the ASCII characters, NullChar
+  out[0] = kStringPrefix;
+  for (size_t i = 0; i < text.size(); ++i) out[i + 1] = static_cast<uint8_t>(text[i]);
   return out;
 }
 

@@ -18,7 +18,8 @@ struct Machine {
   TimerQueue timers{clock};
   RecordingRouter router;
   FakeTsc tsc{clock};
-  Lapic apic{{.apic_id = 2}, timers, &router, nullptr, &tsc};
+  LapicConfig config{.apic_id = 2};
+  Lapic apic{config, timers, &router, nullptr, &tsc};
 };
 
 std::vector<uint32_t> all_registers(Lapic& apic) {
