@@ -9,14 +9,14 @@
 
 static int guest_failures;
 
-#define CHECK(condition, ...)                                   \
-  do {                                                          \
-    if (!(condition)) {                                         \
+#define CHECK(condition, ...)                                         \
+  do {                                                                \
+    if (!(condition)) {                                               \
       printf("  FAILED %s:%d: %s: ", __FILE__, __LINE__, #condition); \
-      printf(__VA_ARGS__);                                      \
-      printf("\n");                                             \
-      guest_failures++;                                         \
-    }                                                           \
+      printf(__VA_ARGS__);                                            \
+      printf("\n");                                                   \
+      guest_failures++;                                               \
+    }                                                                 \
   } while (0)
 
 // The value of `key=` on the kernel command line, or NULL.
@@ -34,4 +34,6 @@ __attribute__((unused)) static const char* cmdline_value(const char* key) {
   return NULL;
 }
 
-static int guest_result(void) { return guest_failures == 0 ? 0 : 1; }
+static int guest_result(void) {
+  return guest_failures == 0 ? 0 : 1;
+}

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "base/bits.h"
+#include "block/block_pieces.h"
 #include "block/extents.h"
 #include "block/vhd/vhd_image.h"
 
@@ -37,16 +38,10 @@ uint64_t bitmap_run(const std::vector<uint8_t>& bits, uint64_t first, uint64_t l
 Result<void> VhdImage::read(uint64_t offset, std::span<uint8_t> out) {
   CELLA_TRY(check_range("read", offset, out.size()));
   if (!sparse()) return file_.read(offset, out);
-  size_t done = 0;
-  while (done < out.size()) {
-    const uint64_t at = offset + done;
-    const uint64_t in_block = at % block_size_;
-    const size_t n =
-        static_cast<size_t>(std::min<uint64_t>(block_size_ - in_block, out.size() - done));
-    CELLA_TRY(read_block(at / block_size_, in_block, out.subspan(done, n)));
-    done += n;
-  }
-  return ok();
+  return for_each_block_piece(offset, out.size(), block_size_,
+                              [&](uint64_t block, uint64_t in_block, size_t done, size_t n) {
+                                return read_block(block, in_block, out.subspan(done, n));
+                              });
 }
 
 Result<void> VhdImage::read_block(uint64_t block, uint64_t offset_in_block,

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "base/bits.h"
+#include "block/block_pieces.h"
 #include "block/extents.h"
 #include "block/vhdx/vhdx_image.h"
 
@@ -68,17 +69,10 @@ Result<VhdxImage::SectorRun> VhdxImage::sector_run(uint64_t first, uint64_t limi
 
 Result<void> VhdxImage::read(uint64_t offset, std::span<uint8_t> out) {
   CELLA_TRY(check_range("read", offset, out.size()));
-  const uint64_t block_size = metadata_.block_size;
-  size_t done = 0;
-  while (done < out.size()) {
-    const uint64_t at = offset + done;
-    const uint64_t in_block = at % block_size;
-    const size_t n =
-        static_cast<size_t>(std::min<uint64_t>(block_size - in_block, out.size() - done));
-    CELLA_TRY(read_block(at / block_size, in_block, out.subspan(done, n)));
-    done += n;
-  }
-  return ok();
+  return for_each_block_piece(offset, out.size(), metadata_.block_size,
+                              [&](uint64_t block, uint64_t in_block, size_t done, size_t n) {
+                                return read_block(block, in_block, out.subspan(done, n));
+                              });
 }
 
 Result<void> VhdxImage::read_block(uint64_t block, uint64_t offset_in_block,

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "base/bits.h"
+#include "block/block_pieces.h"
 #include "block/vhdx/vhdx_image.h"
 
 namespace cella::block::vhdx {
@@ -88,16 +89,11 @@ Result<void> VhdxImage::write(uint64_t offset, std::span<const uint8_t> data) {
   const uint64_t block_size = metadata_.block_size;
   std::vector<uint64_t> changed;
   const std::vector<uint64_t> before = bat_;
-  size_t done = 0;
-  Result<void> result = ok();
-  while (done < data.size() && result) {
-    const uint64_t at = offset + done;
-    const uint64_t in_block = at % block_size;
-    const size_t n =
-        static_cast<size_t>(std::min<uint64_t>(block_size - in_block, data.size() - done));
-    result = write_block(at / block_size, in_block, data.subspan(done, n), changed);
-    done += n;
-  }
+  Result<void> result =
+      for_each_block_piece(offset, data.size(), block_size,
+                           [&](uint64_t block, uint64_t in_block, size_t done, size_t n) {
+                             return write_block(block, in_block, data.subspan(done, n), changed);
+                           });
   if (result) result = commit_entries(changed);
   if (!result) {
     bat_ = before;  // the BAT on disk did not change (or the log will replay it whole)
