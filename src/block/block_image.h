@@ -73,7 +73,10 @@ class BlockImage {
   virtual Result<void> discard(uint64_t offset, uint64_t length);
   // Makes a range read as zeros, deallocating it when may_unmap and the format allows.
   virtual Result<void> write_zeroes(uint64_t offset, uint64_t length, bool may_unmap);
+  // Grows or shrinks the disk. A shrink that would drop allocated data is refused;
+  // resize_with_data_loss() allows it (qemu-img resize --shrink).
   virtual Result<void> resize(uint64_t new_size);
+  virtual Result<void> resize_with_data_loss(uint64_t new_size) { return resize(new_size); }
 
   // Allocation granularity (qcow2 cluster, VHD block, VMDK grain...), 0 where there is none.
   virtual uint64_t cluster_size() const { return 0; }

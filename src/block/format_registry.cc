@@ -5,8 +5,11 @@
 #include <climits>
 #include <cstdlib>
 
+#include "block/qcow2/qcow2_image.h"
 #include "block/raw/raw_driver.h"
 #include "block/vdi/vdi.h"
+#include "block/vhd/vhd_driver.h"
+#include "block/vhdx/vhdx_driver.h"
 #include "block/vmdk/vmdk.h"
 
 namespace cella::block {
@@ -15,9 +18,8 @@ namespace cella::block {
 // matter: the highest confidence wins, and raw (confidence 1) is the fallback.
 const std::vector<FormatDriver>& format_drivers() {
   static const std::vector<FormatDriver> drivers = {
-      raw_format_driver(),
-      vmdk::vmdk_format(),
-      vdi::vdi_format(),
+      raw_format_driver(), qcow2::driver(),     vhd::driver(),
+      vhdx::driver(),      vmdk::vmdk_format(), vdi::vdi_format(),
   };
   return drivers;
 }

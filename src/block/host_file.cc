@@ -27,11 +27,19 @@ Result<void> lock(int fd, const std::string& path, Access access) {
 }  // namespace
 
 Result<HostFile> HostFile::open(const std::string& path, Access access) {
-  const int flags = access == Access::kReadWrite ? O_RDWR : O_RDONLY;
+  // O_NONBLOCK: a FIFO named by a hostile image (as a backing file) must not block the open;
+  // only regular files and block devices are images.
+  const int flags = (access == Access::kReadWrite ? O_RDWR : O_RDONLY) | O_NONBLOCK;
   CELLA_TRY_ASSIGN(fd, open_file(path, flags));
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return errno_error(path);
   if (S_ISDIR(st.st_mode)) return make_error("{}: is a directory", path);
+  if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+    return make_error("{}: is not a regular file or a block device", path);
+  }
+  if (::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK) != 0) {
+    return errno_error(path);
+  }
   if (access != Access::kReadOnlyUnlocked) CELLA_TRY(lock(fd.get(), path, access));
   return HostFile(std::move(fd), path, access);
 }

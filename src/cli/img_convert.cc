@@ -108,7 +108,8 @@ Result<int> run_convert(const ConvertArgs& args) {
   auto copy = [&]() -> Result<void> {
     block::OpenOptions target_options;
     target_options.format = args.output_format;
-    target_options.open_backing = false;  // only written, never read through
+    // With -B, writes of part of a cluster copy the rest from the target's backing file.
+    target_options.open_backing = !args.backing_file.empty();
     CELLA_TRY_ASSIGN(target, block::open_image(args.files[1], target_options));
     ProgressMeter meter(args.progress && !args.quiet);
     block::ops::ConvertOptions convert;

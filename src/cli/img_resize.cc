@@ -39,7 +39,8 @@ Result<int> run_resize(const ResizeArgs& args) {
   CELLA_TRY_ASSIGN(change, parse_size_change(args.size));
   block::OpenOptions options;
   options.format = args.format;
-  options.open_backing = false;
+  // The chain is opened: a partial last cluster that reads from the backing file is copied
+  // into the image before the bytes past the old end are zeroed.
   CELLA_TRY_ASSIGN(image, block::open_image(args.filename, options));
   const uint64_t old_size = image->size();
   CELLA_TRY_ASSIGN(new_size, apply_size_change(change, old_size));
@@ -54,7 +55,7 @@ Result<int> run_resize(const ResizeArgs& args) {
       return make_error("--preallocation applies to growing an image, not shrinking it");
     }
   }
-  CELLA_TRY(image->resize(new_size));
+  CELLA_TRY(new_size < old_size ? image->resize_with_data_loss(new_size) : image->resize(new_size));
   CELLA_TRY(preallocate(*image, args.preallocation, old_size, new_size));
   CELLA_TRY(image->flush());
   if (!args.quiet) fmt::print("Image resized.\n");

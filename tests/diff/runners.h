@@ -40,6 +40,8 @@ class SoftRunner {
               const std::vector<uint8_t>& data);
   // The flags the instruction leaves undefined for this input (its form's declaration).
   uint64_t undefined_flags(const std::vector<uint8_t>& instruction, const MachineState& in);
+  // The CPU after the last run, for state the FXSAVE image does not show (the full tag word).
+  const soft::SoftCpu& cpu() const { return cpu_; }
 
  private:
   void load(const std::vector<uint8_t>& instruction, const MachineState& in,

@@ -9,8 +9,14 @@ namespace cella::testing {
 
 class TempDir {
  public:
-  TempDir() {
-    std::string pattern = (std::filesystem::temp_directory_path() / "cella-test-XXXXXX").string();
+  // In the system temporary folder, or under `base` (e.g. /dev/shm, a memory file system where
+  // fdatasync costs nothing) when that folder exists.
+  explicit TempDir(const std::string& base = "") {
+    std::error_code ec;
+    const std::filesystem::path root = !base.empty() && std::filesystem::is_directory(base, ec)
+                                           ? std::filesystem::path(base)
+                                           : std::filesystem::temp_directory_path();
+    std::string pattern = (root / "cella-test-XXXXXX").string();
     path_ = ::mkdtemp(pattern.data()) != nullptr ? pattern : std::string();
   }
   ~TempDir() {

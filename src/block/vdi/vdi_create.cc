@@ -3,7 +3,8 @@
 #include <filesystem>
 
 #include "base/bits.h"
-#include "block/chain_helpers.h"
+#include "block/format_registry.h"
+#include "block/option_values.h"
 #include "block/vdi/vdi.h"
 #include "block/vdi/vdi_image.h"
 
@@ -16,28 +17,11 @@ namespace {
 constexpr uint64_t kDataAlignment = 1 << 20;
 constexpr uint32_t kMapOffset = 512;
 
-Result<bool> parse_bool(std::string_view key, std::string_view value) {
-  if (value == "on" || value == "true" || value == "yes") return true;
-  if (value == "off" || value == "false" || value == "no") return false;
-  return make_error("option {}: '{}' is not on or off", key, value);
-}
-
-Result<uint32_t> parse_block_size(std::string_view value) {
-  uint64_t size = 0;
-  size_t i = 0;
-  for (; i < value.size() && value[i] >= '0' && value[i] <= '9'; ++i) {
-    size = size * 10 + static_cast<uint64_t>(value[i] - '0');
-    if (size > kMaxBlockSize) break;
-  }
-  const std::string_view suffix = value.substr(i);
-  if (suffix == "k" || suffix == "K")
-    size <<= 10;
-  else if (suffix == "M")
-    size <<= 20;
-  else if (!suffix.empty())
-    size = 0;
+Result<uint32_t> block_size_option(const CreateOptions& options) {
+  CELLA_TRY_ASSIGN(size, size_option(options, "block_size", kDefaultBlockSize));
   if (!is_power_of_two(size) || size < 4096 || size > kMaxBlockSize) {
-    return make_error("block_size '{}' must be a power of two from 4 KiB to 64 MiB", value);
+    return make_error("block_size '{}' must be a power of two from 4 KiB to 64 MiB",
+                      options.options.at("block_size"));
   }
   return static_cast<uint32_t>(size);
 }
@@ -49,15 +33,9 @@ Result<void> create_vdi(const CreateOptions& options) {
   header.file_info = kFileInfo;
   header.legacy_geometry = Geometry{0, 0, 0, 512};
   header.lchs_geometry = Geometry{0, 0, 0, 512};
-  bool fixed = false;
-  if (auto it = options.options.find("static"); it != options.options.end()) {
-    CELLA_TRY_ASSIGN(value, parse_bool("static", it->second));
-    fixed = value;
-  }
-  if (auto it = options.options.find("block_size"); it != options.options.end()) {
-    CELLA_TRY_ASSIGN(value, parse_block_size(it->second));
-    header.block_size = value;
-  }
+  CELLA_TRY_ASSIGN(fixed, bool_option(options, "static", false));
+  CELLA_TRY_ASSIGN(block_size, block_size_option(options));
+  header.block_size = block_size;
   header.type = fixed ? ImageType::kStatic : ImageType::kDynamic;
   uint64_t size = options.size;
   if (!options.backing_file.empty()) {
@@ -68,10 +46,12 @@ Result<void> create_vdi(const CreateOptions& options) {
                         options.backing_format);
     }
     const std::string& name = options.backing_file;
-    const std::string path = path_beside(options.path, name);
-    std::error_code error;
-    if (std::filesystem::canonical(folder_of(path), error) !=
-        std::filesystem::canonical(folder_of(options.path), error)) {
+    const std::string path = resolve_backing_path(options.path, name);
+    const auto folder = [](const std::string& file) {
+      std::error_code error;
+      return std::filesystem::canonical(std::filesystem::absolute(file).parent_path(), error);
+    };
+    if (folder(path) != folder(options.path)) {
       return make_error(
           "a VDI differencing image finds its parent by UUID in its own folder: "
           "{} must be in the same folder as {}",
@@ -101,12 +81,15 @@ Result<void> create_vdi(const CreateOptions& options) {
   if (fixed) header.blocks_allocated = header.blocks;
 
   CELLA_TRY_ASSIGN(file, HostFile::create(options.path));
-  std::vector<uint8_t> start(data_offset, 0);
+  // Only the header and the block map are written; the gap up to the data is left a hole
+  // (the map may grow into it).
+  std::vector<uint8_t> start(align_up(kMapOffset + blocks * 4, 512), 0);
   encode_header(header, start);
   for (uint32_t block = 0; block < header.blocks; ++block) {
     store_le<uint32_t>(&start[kMapOffset + block * 4], fixed ? block : kBlockFree);
   }
   CELLA_TRY(file.write(0, start));
+  CELLA_TRY(file.truncate(data_offset));
   if (fixed) CELLA_TRY(file.allocate(data_offset, blocks * header.block_size));
   return file.flush();
 }

@@ -95,6 +95,19 @@ Result<void> VdiImage::discard(uint64_t offset, uint64_t length) {
   return release_blocks(first, last, kBlockFree);
 }
 
+Result<void> VdiImage::make_empty() {
+  if (header_.type != ImageType::kDiff) {
+    return make_error("{}: not a differencing image: there is no parent to empty into", path());
+  }
+  CELLA_TRY(discard(0, size()));
+  // `commit` changed the parent (and so its modification UUID): record the one it has now.
+  if (const auto* parent = dynamic_cast<const VdiImage*>(backing_.get()); parent != nullptr) {
+    header_.parent_modify_uuid = parent->header().modify_uuid;
+    header_dirty_ = true;
+  }
+  return flush();
+}
+
 Result<void> VdiImage::write_zeroes(uint64_t offset, uint64_t length, bool may_unmap) {
   CELLA_TRY(check_range(offset, length, "write-zeroes"));
   if (header_.type == ImageType::kStatic || !may_unmap) {
@@ -107,7 +120,9 @@ Result<void> VdiImage::write_zeroes(uint64_t offset, uint64_t length, bool may_u
   const auto zero_partial = [&](uint64_t from, uint64_t to) -> Result<void> {
     while (from < to) {
       CELLA_TRY_ASSIGN(run, lookup(from, to - from));
-      if (run.kind != ExtentKind::kZero) {
+      const bool reads_zeros = run.kind == ExtentKind::kZero ||
+                               (run.kind == ExtentKind::kUnallocated && backing() == nullptr);
+      if (!reads_zeros) {
         CELLA_TRY(BlockImage::write_zeroes(from, run.length, may_unmap));
       }
       from += run.length;

@@ -5,7 +5,8 @@
 
 #include "base/bits.h"
 #include "base/log.h"
-#include "block/chain_helpers.h"
+#include "block/extents.h"
+#include "block/ops/zero.h"
 
 namespace cella::block::vdi {
 
@@ -79,8 +80,9 @@ Result<VdiImage::Run> VdiImage::lookup(uint64_t offset, uint64_t max_length) con
   uint32_t block = static_cast<uint32_t>(offset / block_size);
   const auto kind_of = [&](uint32_t entry) {
     if (is_allocated(entry)) return ExtentKind::kData;
-    if (entry == kBlockFree && header_.type == ImageType::kDiff) return ExtentKind::kUnallocated;
-    return ExtentKind::kZero;
+    // "Block map": a free block falls through to the parent (zeros without one); a zero block
+    // reads as zeros whatever lies below.
+    return entry == kBlockFree ? ExtentKind::kUnallocated : ExtentKind::kZero;
   };
   const uint32_t entry = map_.get(block);
   Run run{kind_of(entry), std::min(block_size - offset % block_size, max_length), 0};
@@ -105,7 +107,7 @@ Result<VdiImage::Run> VdiImage::lookup(uint64_t offset, uint64_t max_length) con
 }
 
 Result<void> VdiImage::read_background(uint64_t offset, std::span<uint8_t> out) {
-  return read_from_backing(backing_.get(), offset, out);
+  return ops::read_zero_filled(backing_.get(), offset, out);
 }
 
 Result<void> VdiImage::read(uint64_t offset, std::span<uint8_t> out) {
@@ -245,14 +247,14 @@ Result<std::vector<Extent>> VdiImage::map(uint64_t offset, uint64_t length) {
   while (length > 0) {
     CELLA_TRY_ASSIGN(run, lookup(offset, length));
     if (run.kind == ExtentKind::kUnallocated) {
-      CELLA_TRY(map_from_backing(backing_.get(), offset, run.length, out));
+      CELLA_TRY(append_backing_extents(out, backing_.get(), offset, run.length));
     } else {
       Extent extent{offset, run.length, run.kind, 0, -1, {}};
       if (run.kind == ExtentKind::kData) {
         extent.host_offset = static_cast<int64_t>(run.host_offset);
         extent.host_file = path();
       }
-      append_merged(out, std::move(extent));
+      append_extent(out, std::move(extent));
     }
     offset += run.length;
     length -= run.length;

@@ -33,6 +33,8 @@ class VdiImage final : public BlockImage {
   Result<void> flush() override;
   Result<void> discard(uint64_t offset, uint64_t length) override;
   Result<void> write_zeroes(uint64_t offset, uint64_t length, bool may_unmap) override;
+  // A differencing image: every block freed, so that all of it reads the parent (`commit`).
+  Result<void> make_empty() override;
   Result<void> resize(uint64_t new_size) override;
   uint64_t cluster_size() const override { return header_.block_size; }
   Result<std::vector<Extent>> map(uint64_t offset, uint64_t length) override;

@@ -11,7 +11,7 @@
 #include "base/bits.h"
 #include "base/file.h"
 #include "base/log.h"
-#include "block/chain_helpers.h"
+#include "block/format_registry.h"
 #include "block/vdi/vdi.h"
 #include "block/vdi/vdi_image.h"
 
@@ -32,7 +32,7 @@ std::optional<Header> peek_header(const std::string& path) {
 }
 
 Result<std::string> find_parent(const std::string& child_path, const Header& child) {
-  const std::string folder = folder_of(child_path);
+  const std::string folder = std::filesystem::absolute(child_path).parent_path().string();
   std::error_code error;
   const auto self = std::filesystem::canonical(child_path, error);
   std::vector<std::string> matches;
@@ -66,7 +66,7 @@ Result<std::unique_ptr<BlockImage>> open_parent(const std::string& child_path, c
     CELLA_TRY_ASSIGN(found, find_parent(child_path, child));
     path = found;
   } else {
-    path = path_beside(child_path, path);
+    path = resolve_backing_path(child_path, path);
   }
   OpenOptions parent_options = options;
   parent_options.read_only = true;

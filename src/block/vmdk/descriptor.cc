@@ -295,6 +295,22 @@ std::string replace_key(std::string_view text, std::string_view key, std::string
   return out;
 }
 
+std::string remove_key(std::string_view text, std::string_view key) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    const size_t newline = text.find('\n', pos);
+    const size_t end = newline == std::string_view::npos ? text.size() : newline + 1;
+    const std::string_view line = text.substr(pos, end - pos);
+    const size_t equals = line.find('=');
+    const bool match = equals != std::string_view::npos && line.front() != '#' &&
+                       trim(line.substr(0, equals)) == key;
+    if (!match) out += line;
+    pos = end;
+  }
+  return out;
+}
+
 std::string_view access_name(ExtentAccess access) {
   return name_of(kAccessNames, access);
 }

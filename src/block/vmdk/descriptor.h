@@ -67,6 +67,8 @@ std::string format_descriptor(const NewDescriptor& descriptor);
 // The text with the line of `key` replaced by `key=value` (added after "version=" if the key is
 // absent). The rest of the text is kept byte for byte.
 std::string replace_key(std::string_view text, std::string_view key, std::string_view value);
+// The text without the (uncommented) lines of `key`.
+std::string remove_key(std::string_view text, std::string_view key);
 
 std::string_view access_name(ExtentAccess access);
 std::string_view extent_type_name(ExtentType type);

@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "base/bits.h"
-#include "block/chain_helpers.h"
+#include "block/option_values.h"
 #include "block/vmdk/descriptor.h"
 #include "block/vmdk/sparse_header.h"
 #include "block/vmdk/stream_extent.h"
@@ -49,12 +49,6 @@ struct Settings {
   bool zeroed_grain = false;
 };
 
-Result<bool> parse_bool(std::string_view key, std::string_view value) {
-  if (value == "on" || value == "true" || value == "yes") return true;
-  if (value == "off" || value == "false" || value == "no") return false;
-  return make_error("option {}: '{}' is not on or off", key, value);
-}
-
 Result<Settings> parse_settings(const CreateOptions& options) {
   Settings settings;
   const auto& o = options.options;
@@ -76,12 +70,8 @@ Result<Settings> parse_settings(const CreateOptions& options) {
     }
     settings.adapter = it->second;
   }
-  bool compat6 = false;
-  if (auto it = o.find("compat6"); it != o.end()) {
-    CELLA_TRY_ASSIGN(value, parse_bool("compat6", it->second));
-    compat6 = value;
-    if (compat6) settings.hw_version = std::to_string(6);  // not a literal: GCC 12 -Wrestrict
-  }
+  CELLA_TRY_ASSIGN(compat6, bool_option(options, "compat6", false));
+  if (compat6) settings.hw_version = std::to_string(6);  // not a literal: GCC 12 -Wrestrict
   if (auto it = o.find("hwversion"); it != o.end() && it->second != "undefined") {
     if (compat6) return make_error("compat6 cannot be combined with hwversion");
     if (it->second.empty() || it->second.size() > 4 ||
@@ -97,10 +87,8 @@ Result<Settings> parse_settings(const CreateOptions& options) {
     }
     settings.tools_version = it->second;
   }
-  if (auto it = o.find("zeroed_grain"); it != o.end()) {
-    CELLA_TRY_ASSIGN(value, parse_bool("zeroed_grain", it->second));
-    settings.zeroed_grain = value;
-  }
+  CELLA_TRY_ASSIGN(zeroed_grain, bool_option(options, "zeroed_grain", false));
+  settings.zeroed_grain = zeroed_grain;
   return settings;
 }
 
@@ -207,7 +195,7 @@ Result<Parent> open_parent(const CreateOptions& options) {
                       options.backing_format);
   }
   const std::string& name = options.backing_file;
-  const std::string path = path_beside(options.path, name);
+  const std::string path = resolve_backing_path(options.path, name);
   OpenOptions open_options;
   open_options.read_only = true;
   open_options.format = "vmdk";
@@ -245,7 +233,6 @@ Result<void> create_vmdk(const CreateOptions& options) {
   descriptor.parent_file_name_hint = options.backing_file;
   descriptor.ddb = disk_database(settings, sectors);
   const std::string base = base_name(options.path);
-  const std::string folder = folder_of(options.path);
 
   if (!subformat.separate_descriptor) {
     // One file: the extent carries the descriptor ("Hosted Sparse Extent Header").
@@ -268,7 +255,7 @@ Result<void> create_vmdk(const CreateOptions& options) {
         subformat.max_extent_sectors == 0
             ? base + subformat.extent_suffix + ".vmdk"
             : fmt::format("{}{}{:03}.vmdk", base, subformat.extent_suffix, index);
-    CELLA_TRY_ASSIGN(file, HostFile::create(folder + "/" + name));
+    CELLA_TRY_ASSIGN(file, HostFile::create(resolve_backing_path(options.path, name)));
     if (subformat.layout == Layout::kFlat) {
       CELLA_TRY(file.truncate(extent_sectors * 512));
       CELLA_TRY(file.flush());

@@ -5,7 +5,8 @@
 #include <filesystem>
 
 #include "base/log.h"
-#include "block/chain_helpers.h"
+#include "block/extents.h"
+#include "block/ops/zero.h"
 
 namespace cella::block::vmdk {
 
@@ -52,7 +53,7 @@ Result<void> VmdkImage::for_each_piece(uint64_t offset, uint64_t length, Fn&& fn
 }
 
 Result<void> VmdkImage::read_background(uint64_t offset, std::span<uint8_t> out) {
-  return read_from_backing(backing_.get(), offset, out);
+  return ops::read_zero_filled(backing_.get(), offset, out);
 }
 
 Background VmdkImage::background_for(const ExtentSlot& slot) {
@@ -194,11 +195,11 @@ Result<std::vector<block::Extent>> VmdkImage::map(uint64_t offset, uint64_t leng
       CELLA_TRY_ASSIGN(segment, slot.extent->allocation(local, n));
       const uint64_t at = slot.start + local;
       if (segment.kind == ExtentKind::kUnallocated) {
-        CELLA_TRY(map_from_backing(backing_.get(), at, segment.length, out));
+        CELLA_TRY(append_backing_extents(out, backing_.get(), at, segment.length));
       } else {
         block::Extent extent{at, segment.length, segment.kind, 0, segment.host_offset, {}};
         if (extent.host_offset >= 0) extent.host_file = slot.extent->file_name();
-        append_merged(out, std::move(extent));
+        append_extent(out, std::move(extent));
       }
       local += segment.length;
       n -= segment.length;

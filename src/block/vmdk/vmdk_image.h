@@ -57,6 +57,11 @@ class VmdkImage final : public BlockImage {
   Result<CheckReport> check(bool repair) override;
   std::vector<InfoField> info() const override;
   BlockImage* backing() const override { return backing_.get(); }
+  // "Header": parentFileNameHint names the parent of a delta disk (parentCID not ffffffff).
+  std::string backing_file() const override;
+  std::string backing_format() const override;
+  Result<void> set_backing(const std::string& path, const std::string& format) override;
+  Result<void> make_empty() override;
   const std::string& path() const override { return path_; }
   std::vector<std::string> host_files() const override;
 

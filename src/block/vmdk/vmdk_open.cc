@@ -9,7 +9,6 @@
 #include <cstdlib>
 
 #include "base/bits.h"
-#include "block/chain_helpers.h"
 #include "block/vmdk/simple_extents.h"
 #include "block/vmdk/sparse_extent.h"
 #include "block/vmdk/stream_extent.h"
@@ -73,7 +72,7 @@ Result<std::string> extent_path(const std::string& descriptor_path, const std::s
     }
     start = slash + 1;
   }
-  return folder_of(descriptor_path) + "/" + name;
+  return resolve_backing_path(descriptor_path, name);
 }
 
 Result<std::string> canonical(const std::string& path) {
@@ -154,12 +153,12 @@ Result<std::unique_ptr<BlockImage>> open_parent(const std::string& child_path,
     return make_error("{}: a delta disk (parentCID {}) without a parentFileNameHint", child_path,
                       format_cid(descriptor.parent_cid));
   }
-  std::string path = path_beside(child_path, hint);
+  std::string path = resolve_backing_path(child_path, hint);
   if (!options.backing_path.empty()) {
-    path = path_beside(child_path, options.backing_path);
+    path = resolve_backing_path(child_path, options.backing_path);
   } else if (::access(path.c_str(), F_OK) != 0) {
     const size_t cut = hint.find_last_of("/\\");
-    if (cut != std::string::npos) path = folder_of(child_path) + "/" + hint.substr(cut + 1);
+    if (cut != std::string::npos) path = resolve_backing_path(child_path, hint.substr(cut + 1));
   }
   OpenOptions parent_options = options;
   parent_options.read_only = true;

@@ -72,6 +72,10 @@ struct ArchState {
   uint64_t cr4 = 0;
   uint64_t cr8 = 0;
   uint64_t efer = 0;  // IA32_EFER (SDM Vol. 3A 2.2.1)
+  // Event blocking, as the VMCS interruptibility state (SDM Vol. 3C 24.4.2, Table 24-3):
+  // bit 0 blocking by STI, bit 1 by MOV SS (both until the instruction at RIP completes),
+  // bit 3 NMIs blocked until the next IRET.
+  uint32_t interruptibility = 0;
   uint64_t xcr0 = 1;  // XFEATURE_ENABLED_MASK (SDM Vol. 1 13.3): x87 always enabled
 
   X87State x87{};
@@ -83,6 +87,22 @@ struct ArchState {
   uint64_t sysenter_cs = 0, sysenter_esp = 0, sysenter_eip = 0;
   uint64_t pat = 0x0007040600070406;  // IA32_PAT power-up value (SDM Vol. 3A 12.12.4)
   uint64_t tsc_aux = 0;
+  uint64_t tsc_offset = 0;         // guest TSC = time source + tsc_offset (WRMSR to the TSC)
+  uint64_t misc_enable = 0x1801;   // IA32_MISC_ENABLE: fast strings, no BTS, no PEBS
+  uint64_t feature_control = 0x1;  // IA32_FEATURE_CONTROL: locked, VMX off (SDM Vol. 4 2.1)
+  // IA32_ARCH_CAPABILITIES (SDM Vol. 4 Table 2-2), read-only: a software CPU does not speculate
+  // and has no microarchitectural buffers, so it is not affected by RDCL (bit 0), SSB (4),
+  // MDS (5), page-size-change machine checks (6), TAA (8), SBDR/SSDP (13), FBSDP (14),
+  // PSDP (15), BHI (20), PBRSB (24), GDS (26) or RFDS (27). Guests then skip the mitigations
+  // (page-table isolation costs a CR3 write per kernel entry and exit).
+  uint64_t arch_capabilities = (1u << 0) | (1u << 4) | (1u << 5) | (1u << 6) | (1u << 8) |
+                               (1u << 13) | (1u << 14) | (1u << 15) | (1u << 20) | (1u << 24) |
+                               (1u << 26) | (1u << 27);
+
+  // SDM Vol. 3B 18.2: debug registers DR0-DR3, DR6, DR7 (values after RESET).
+  std::array<uint64_t, 4> dr{};
+  uint64_t dr6 = 0xffff0ff0;
+  uint64_t dr7 = 0x400;
 
   uint64_t& reg(Gpr r) { return gpr[static_cast<int>(r)]; }
   uint64_t reg(Gpr r) const { return gpr[static_cast<int>(r)]; }

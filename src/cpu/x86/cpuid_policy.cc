@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <iterator>
 
 namespace cella::x86 {
 
@@ -79,6 +80,14 @@ CpuidResult CpuidPolicy::query(uint32_t leaf, uint32_t subleaf) const {
   // SDM Vol. 2A CPUID: a basic leaf above the maximum returns the highest basic leaf's data;
   // we return zeros for unsupported leaves, as most hypervisors do.
   if ((leaf < 0x80000000 && leaf > kMaxBasicLeaf) || leaf > kMaxExtendedLeaf) return result;
+  // SDM Vol. 2A CPUID: only some leaves are indexed by ECX; the others ignore it (software
+  // such as glibc executes CPUID leaf 1 with whatever ECX holds).
+  constexpr uint32_t kIndexedLeaves[] = {0x4,  0x7,  0xb,  0xd,  0xf,  0x10,
+                                         0x12, 0x14, 0x17, 0x18, 0x1f, 0x8000001d};
+  if (std::find(std::begin(kIndexedLeaves), std::end(kIndexedLeaves), leaf) ==
+      std::end(kIndexedLeaves)) {
+    subleaf = 0;
+  }
 
   for (const FeatureInfo& info : kFeatures) {
     if (info.leaf == leaf && info.subleaf == subleaf &&

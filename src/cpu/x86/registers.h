@@ -3,6 +3,8 @@
 
 #include <cstdint>
 
+#include "cpu/x86/control_registers.h"
+
 namespace cella::x86 {
 
 // SDM Vol. 2A 2.2.1.2, Table 2-4: register numbering as encoded in ModRM/SIB/REX/opcode bits.
@@ -54,5 +56,25 @@ inline constexpr uint64_t kId = 1u << 21;
 // The six status flags computed by arithmetic (SDM Vol. 1 3.4.3.1).
 inline constexpr uint64_t kStatus = kCf | kPf | kAf | kZf | kSf | kOf;
 }  // namespace rflags
+
+// Control register bits: control_registers.h.
+
+// SDM Vol. 1 10.2.3, Figure 10-3: MXCSR.
+namespace mxcsr {
+inline constexpr uint32_t kIe = 1u << 0;  // invalid operation
+inline constexpr uint32_t kDe = 1u << 1;  // denormal operand
+inline constexpr uint32_t kZe = 1u << 2;  // divide by zero
+inline constexpr uint32_t kOe = 1u << 3;  // overflow
+inline constexpr uint32_t kUe = 1u << 4;  // underflow
+inline constexpr uint32_t kPe = 1u << 5;  // precision (inexact)
+inline constexpr uint32_t kFlags = 0x3f;
+inline constexpr uint32_t kDaz = 1u << 6;  // denormals are zeros (SDM Vol. 1 10.2.3.4)
+inline constexpr int kMaskShift = 7;       // bits 12:7: the exception masks, in flag order
+inline constexpr uint32_t kMasks = kFlags << kMaskShift;
+inline constexpr int kRoundingShift = 13;  // bits 14:13: rounding control (SDM Vol. 1 4.8.4)
+inline constexpr uint32_t kRounding = 3u << kRoundingShift;
+inline constexpr uint32_t kFtz = 1u << 15;    // flush to zero (SDM Vol. 1 10.2.3.3)
+inline constexpr uint32_t kDefault = 0x1f80;  // power-up value: all masked, round to nearest
+}  // namespace mxcsr
 
 }  // namespace cella::x86

@@ -6,6 +6,14 @@
 
 namespace cella::soft {
 
-x86::CpuidPolicy soft_cpuid_policy();
+// What the machine around the CPU provides: features that depend on devices are advertised
+// only when the machine has them.
+struct SoftCpuidOptions {
+  bool apic = false;          // a local APIC at IA32_APIC_BASE (CPUID.1:EDX.APIC)
+  bool x2apic = false;        // its x2APIC mode, MSRs 0x800-0x8ff
+  bool tsc_deadline = false;  // its TSC-deadline timer mode, IA32_TSC_DEADLINE
+};
+
+x86::CpuidPolicy soft_cpuid_policy(const SoftCpuidOptions& options = {});
 
 }  // namespace cella::soft

@@ -46,6 +46,10 @@ Block* SoftCpu::build_block(uint64_t linear, const PageTranslation& page) {
       PageTranslation next;
       const uint64_t next_linear = linear + available;
       if (!translate(next_linear, Access::kFetch, next)) return nullptr;
+      if (next.host_page == nullptr) {
+        exit_reason = ExitReason::kMmioFetch;
+        return nullptr;
+      }
       std::memcpy(window + available, next.host_page, kMaxInstructionLength - available);
       decoded = decoder.decode(window, kMaxInstructionLength);
       scratch_.insns.assign(
@@ -78,6 +82,10 @@ Block* SoftCpu::block_at(uint64_t linear) {
   }
   PageTranslation translation;
   if (!translate(linear, Access::kFetch, translation)) return nullptr;
+  if (translation.host_page == nullptr) {
+    exit_reason = ExitReason::kMmioFetch;
+    return nullptr;
+  }
   const uint64_t physical = translation.physical_page | (linear & kPageOffsetMask);
   if (Block* block = code.find(physical, 0)) return block;
   return build_block(linear, translation);
@@ -95,12 +103,19 @@ static void link(Block& previous, Block& next, uint64_t rip, uint64_t generation
 
 ExitReason SoftCpu::run(uint64_t budget) {
   const uint64_t limit = budget > ~uint64_t{0} - retired ? ~uint64_t{0} : retired + budget;
+  if (shutdown_pending_) [[unlikely]] {
+    shutdown_pending_ = false;
+    return ExitReason::kTripleFault;
+  }
   Block* previous = nullptr;
   for (;;) {
     if (retired >= limit) return ExitReason::kBudget;
     if (stop_requested.load(std::memory_order_relaxed)) [[unlikely]] {
       stop_requested.store(false, std::memory_order_relaxed);
       return ExitReason::kStopRequest;
+    }
+    if (interrupt_requested.load(std::memory_order_relaxed) && interruptible()) [[unlikely]] {
+      return ExitReason::kInterruptWindow;
     }
     if (code.has_garbage()) [[unlikely]] {
       code.collect();
@@ -117,8 +132,16 @@ ExitReason SoftCpu::run(uint64_t budget) {
       }
     }
     if (block == nullptr) {
+      exit_reason = ExitReason::kFault;
       block = block_at(rip);
-      if (block == nullptr) return ExitReason::kFault;  // instruction fetch faulted
+      if (block == nullptr) {  // instruction fetch faulted, or fetch from MMIO
+        if (exit_reason != ExitReason::kFault || !environment.deliver_exceptions) {
+          return exit_reason;
+        }
+        if (!deliver_exception()) return ExitReason::kTripleFault;
+        previous = nullptr;
+        continue;
+      }
       generation = tlb.generation() + code.generation();
       if (previous != nullptr) link(*previous, *block, rip, generation);
     }
@@ -139,7 +162,11 @@ ExitReason SoftCpu::run(uint64_t budget) {
         break;
       }
       if (status == Status::kRestart) break;
-      if (status == Status::kFault) return ExitReason::kFault;
+      if (status == Status::kFault) {
+        if (!environment.deliver_exceptions) return ExitReason::kFault;
+        if (!deliver_exception()) return ExitReason::kTripleFault;
+        break;
+      }
       ++retired;  // kExit: the instruction completed
       return exit_reason;
     }

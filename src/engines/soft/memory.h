@@ -54,8 +54,8 @@ inline void update_host(T* p, bool atomic, F&& f) {
     T updated;
     do {
       updated = f(old);
-    } while (!__atomic_compare_exchange_n(p, &old, updated, false, __ATOMIC_SEQ_CST,
-                                          __ATOMIC_RELAXED));
+    } while (
+        !__atomic_compare_exchange_n(p, &old, updated, false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
     return;
   }
   T old;
@@ -78,12 +78,13 @@ inline bool modify_memory(SoftCpu& cpu, uint64_t linear, bool locked, F&& f) {
   }
   PageTranslation page;
   if (!cpu.translate(linear, Access::kWrite, page)) return false;
-  if (within_page<T>(linear)) {
+  if (within_page<T>(linear) && page.host_page != nullptr) {
     // translate() invalidated any decoded code on the page, as write_slow would.
     update_host(reinterpret_cast<T*>(page.host_page + (linear & kPageOffsetMask)), atomic, f);
     return true;
   }
-  // Split across pages: check write permission on both first (a fault must change nothing);
+  // Split across pages, or MMIO (a bus read, then a bus write): check write permission on
+  // both pages first (a fault must change nothing);
   // the second page is checked at its first byte, which is what CR2 reports if it faults.
   if (!cpu.translate((linear + sizeof(T) - 1) & ~kPageOffsetMask, Access::kWrite, page)) {
     return false;

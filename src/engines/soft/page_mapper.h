@@ -1,6 +1,7 @@
 // PageMapper: how the software CPU turns a linear address into guest memory. The process
 // virtual machine maps its guest address space directly; a full machine walks the guest's
-// page tables (later). The CPU caches answers in its TLB and asks again after a flush.
+// page tables (guest_page_walker.h). The CPU caches answers in its TLB and asks again after a
+// flush.
 #pragma once
 
 #include <cstdint>
@@ -12,11 +13,14 @@ namespace cella::soft {
 struct SoftCpu;
 
 struct PageTranslation {
-  uint8_t* host_page = nullptr;  // host address of the 4 KiB page
-  uint64_t physical_page = 0;    // guest physical address of the page
+  // Host address of the 4 KiB page; nullptr when the physical page is not RAM: accesses go to
+  // the platform's MMIO bus, and the TLB never caches the page.
+  uint8_t* host_page = nullptr;
+  uint64_t physical_page = 0;  // guest physical address of the page
   bool writable = false;
   bool executable = false;
   bool global = false;
+  uint8_t page_shift = 12;  // size of the guest page: 12 (4 KiB), 21 (2 MiB) or 30 (1 GiB)
 };
 
 class PageMapper {

@@ -3,6 +3,10 @@
 // the page's linear address when the access is allowed, kInvalidTag otherwise; a page that
 // holds decoded code has no write tag, so stores to it take the slow path, which invalidates
 // the code (self-modifying code).
+//
+// Two banks, one for user-mode accesses (CPL 3) and one for supervisor-mode accesses (SDM Vol.
+// 3A 4.6): a translation is cached in the bank of the privilege it was checked for, so a page
+// the kernel reached never answers a user access. The CPU selects the bank when CPL changes.
 #pragma once
 
 #include <array>
@@ -24,22 +28,44 @@ struct TlbEntry {
   uint64_t host_minus_linear = 0;  // host address = linear address + this
   uint64_t physical_page = 0;      // guest physical page (user mode: the linear page)
   bool global = false;             // survives CR3 reloads (SDM Vol. 3A 4.10.2.4)
+  uint8_t page_shift = 12;         // size of the guest page it came from: 12, 21 or 30
 };
 
 class Tlb {
  public:
   static constexpr size_t kEntries = 4096;  // direct-mapped, indexed by linear page number
 
-  TlbEntry& entry(uint64_t linear) { return entries_[(linear >> 12) & (kEntries - 1)]; }
-  const TlbEntry& entry(uint64_t linear) const { return entries_[(linear >> 12) & (kEntries - 1)]; }
+  TlbEntry& entry(uint64_t linear) { return entries_[bank_ + ((linear >> 12) & (kEntries - 1))]; }
+  const TlbEntry& entry(uint64_t linear) const {
+    return entries_[bank_ + ((linear >> 12) & (kEntries - 1))];
+  }
+
+  // Selects the bank for user-mode (true) or supervisor-mode accesses. A change also changes
+  // the generation: chained blocks were linked under the other privilege's fetch rights.
+  void set_user(bool user) {
+    const size_t bank = user ? kEntries : 0;
+    if (bank != bank_) {
+      bank_ = bank;
+      ++generation_;
+    }
+  }
+  bool user() const { return bank_ != 0; }
 
   void flush_all() {
     entries_.fill(TlbEntry{});
+    largest_shift_ = 12;
     ++generation_;
   }
   // CR3 reload without PCID: every non-global translation goes.
   void flush_non_global();
+  // INVLPG: every translation of the guest page that contains `linear`, whatever its size
+  // (SDM Vol. 3A 4.10.4.1), in both banks.
   void flush_page(uint64_t linear);
+  // Records the size of a guest page that is about to be cached (INVLPG must then find all
+  // its 4 KiB pieces).
+  void note_page_shift(uint8_t shift) {
+    if (shift > largest_shift_) largest_shift_ = shift;
+  }
   // Takes write permission away from every entry for a physical page (it now holds code).
   void revoke_writes(uint64_t physical_page);
 
@@ -47,7 +73,9 @@ class Tlb {
   uint64_t generation() const { return generation_; }
 
  private:
-  std::array<TlbEntry, kEntries> entries_{};
+  std::array<TlbEntry, 2 * kEntries> entries_{};  // supervisor bank, then user bank
+  size_t bank_ = 0;
+  uint8_t largest_shift_ = 12;  // largest page_shift cached since the last flush_all
   uint64_t generation_ = 0;
 };
 

@@ -24,6 +24,12 @@ struct FormatCase {
   bool qemu_check;        // qemu-img check supports the format (raw: "not supported", 63)
   bool map_matches_qemu;  // `map --output json` is line for line qemu-img's
   bool resize;            // grows (and shrinks with --shrink)
+  // Unwritten and all-zero data takes no space: converted images are sparse (not so for
+  // variants that allocate every block, such as static VDI).
+  bool sparse;
+  // qemu-img's driver has no differencing images of this format, so its map shows free
+  // blocks as present zeros where Cella's shows them unallocated (MapAgreesWithQemu allows it).
+  bool qemu_maps_free_as_zero;
 };
 
 // Every variant of a format qemu-img creates. qemu-img check has no VHD check; qemu-img
@@ -31,19 +37,30 @@ struct FormatCase {
 // specification fixtures by their drivers' own tests).
 inline const std::vector<FormatCase>& all_format_cases() {
   static const std::vector<FormatCase> cases = {
-      // name, qemu, -o, backing, compressed, check, map, resize
-      {"raw", "raw", "", false, false, false, true, true},
-      {"qcow2", "qcow2", "compat=1.1", true, true, true, true, true},
-      {"qcow2", "qcow2", "compat=0.10", true, true, true, true, true},
-      {"vhd", "vpc", "subformat=dynamic", false, false, false, false, false},
-      {"vhd", "vpc", "subformat=fixed", false, false, false, false, false},
-      {"vhdx", "vhdx", "subformat=dynamic", false, false, true, false, false},
-      {"vhdx", "vhdx", "subformat=fixed", false, false, true, false, false},
-      {"vmdk", "vmdk", "subformat=monolithicSparse", false, false, true, false, false},
-      {"vmdk", "vmdk", "subformat=monolithicFlat", false, false, true, false, false},
-      {"vmdk", "vmdk", "subformat=streamOptimized", false, true, true, false, false},
-      {"vdi", "vdi", "static=off", false, false, true, false, false},
-      {"vdi", "vdi", "static=on", false, false, true, false, false},
+      // name, qemu, -o, backing, compressed, check, map, resize, sparse, free as zero
+      {"raw", "raw", "", false, false, false, true, true, true, false},
+      {"qcow2", "qcow2", "compat=1.1", true, true, true, true, true, true, false},
+      {"qcow2", "qcow2", "compat=0.10", true, true, true, true, true, true, false},
+      // force_size: the exact sizes these tests use (without it both tools round a size up to
+      // a CHS geometry). block_size=1M: the default for small VHDX disks is one block of the
+      // whole disk, which leaves nothing sparse. Fixed VHD and VHDX are tested by
+      // vhd_interop_test.cc and vhdx_interop_test.cc: a fixed VHD has no header to probe (for
+      // qemu-img either), and a fixed VHDX allocates every block, so a converted image is
+      // never sparse.
+      {"vhd", "vpc", "subformat=dynamic,force_size=on", false, false, false, false, false, true,
+       true},
+      {"vhdx", "vhdx", "subformat=dynamic,block_size=1M", false, false, true, false, false, true,
+       false},
+      {"vmdk", "vmdk", "subformat=monolithicSparse", true, false, true, true, false, true, false},
+      // monolithicFlat: qemu-img maps the holes of a flat extent as data that reads zeros (data and
+      // zero both true, with an offset), a combination Cella's map has no kind for: its map
+      // says zero there, as for raw files.
+      {"vmdk", "vmdk", "subformat=monolithicFlat", false, false, true, false, false, true, false},
+      {"vmdk", "vmdk", "subformat=streamOptimized", false, true, true, true, false, true, false},
+      {"vdi", "vdi", "static=off", false, false, true, true, false, true, true},
+      // Static VDI: as for flat VMDK, qemu-img maps the host file's holes in the data as data
+      // and zero together.
+      {"vdi", "vdi", "static=on", false, false, true, false, false, false, true},
   };
   return cases;
 }

@@ -64,10 +64,27 @@ TEST_P(ReadWrite, MapAgreesWithQemu) {
     RunResult ours = cella(ours_args);
     RunResult theirs = qemu_img(theirs_args);
     ASSERT_EQ(ours.exit_code, 0) << describe(ours);
-    EXPECT_EQ(ours.out, theirs.out);
+    if (!format().qemu_maps_free_as_zero) {
+      EXPECT_EQ(ours.out, theirs.out);
+      continue;
+    }
+    // qemu-img's driver has no differencing images of this format: a free block is present
+    // there, and reads as zeros. Cella reports it unallocated (present: false) at depth 0.
+    auto expected = parse_json(theirs);
+    auto actual = parse_json(ours);
+    for (auto& extent : actual) {
+      if (!extent["present"] && extent["depth"] == 0) extent["present"] = true;
+    }
+    EXPECT_EQ(actual, expected);
   }
   RunResult human = cella({"map", image});
   RunResult qemu_human = qemu_img({"map", "-f", format().qemu_name, image});
+  // qemu-img's human map refuses compressed clusters (no host offset); Cella lists them with
+  // "-" for the offset.
+  if (qemu_human.exit_code != 0 &&
+      qemu_human.err.find("compressed clusters") != std::string::npos) {
+    return;
+  }
   EXPECT_EQ(human.out, qemu_human.out);
 }
 
@@ -104,6 +121,7 @@ TEST_P(ReadWrite, CreatedImagesOpenInQemu) {
 }
 
 TEST_P(ReadWrite, ConvertKeepsTargetsSparse) {
+  if (!format().sparse) GTEST_SKIP() << "this variant allocates every block";
   const std::string source = file("source.raw");
   ASSERT_EQ(qemu_img({"create", "-q", "-f", "raw", source, "8M"}).exit_code, 0);
   // 4 MiB of written zeros and one data block: only the data needs space in the target.
@@ -111,10 +129,14 @@ TEST_P(ReadWrite, ConvertKeepsTargetsSparse) {
   const std::string sparse = file("sparse.img");
   ASSERT_EQ(cella_with_format("convert", "-O", {source, sparse}).exit_code, 0);
   expect_qemu_identical(source, "raw", sparse, format().qemu_name);
-  RunResult map = qemu_img({"map", "--output=json", "-f", format().qemu_name, sparse});
-  for (auto& extent : parse_json(map)) {
-    if (extent["start"].get<uint64_t>() < (4 << 20) && !flat_extents(format())) {
-      EXPECT_FALSE(extent["data"]) << extent;
+  // qemu-img 7.2 cannot map VHDX allocation (it reports every block as data, or fails with
+  // "external, encrypted or compressed clusters"): there the disk usage shows the sparseness.
+  if (std::string(format().qemu_name) != "vhdx") {
+    RunResult map = qemu_img({"map", "--output=json", "-f", format().qemu_name, sparse});
+    for (auto& extent : parse_json(map)) {
+      if (extent["start"].get<uint64_t>() < (4 << 20) && !flat_extents(format())) {
+        EXPECT_FALSE(extent["data"]) << extent;
+      }
     }
   }
   EXPECT_LT(image_disk_usage(sparse), 2u << 20);

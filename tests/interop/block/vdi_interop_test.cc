@@ -10,15 +10,15 @@
 namespace cella::block {
 namespace {
 
+using cella::testing::run_command;
 using testing::pattern;
 using testing::read_all;
-using testing::run;
 using testing::TempDir;
 
 constexpr uint64_t kBlock = 1 << 20;
 
 void qemu_ok(const std::string& command) {
-  auto result = run(command);
+  auto result = run_command(command);
   ASSERT_EQ(result.exit_code, 0) << command << "\n" << result.output;
 }
 
@@ -30,7 +30,7 @@ void qemu_write(const std::string& path, uint64_t offset, uint64_t length, uint8
 }
 
 void expect_content(const std::string& path, const std::vector<uint8_t>& expected) {
-  auto image = testing::open_or_fail(path, true);
+  auto image = testing::open_ok(path, true);
   ASSERT_TRUE(image);
   ASSERT_EQ(image->size(), expected.size());
   EXPECT_TRUE(read_all(*image) == expected) << path << ": content differs";
@@ -39,9 +39,10 @@ void expect_content(const std::string& path, const std::vector<uint8_t>& expecte
 void qemu_verifies(const TempDir& dir, const std::string& path,
                    const std::vector<uint8_t>& expected) {
   testing::spit_sparse(dir.file("expected.raw"), expected);
-  auto check = run("qemu-img check -f vdi " + path);
+  auto check = run_command("qemu-img check -f vdi " + path);
   EXPECT_EQ(check.exit_code, 0) << check.output;
-  auto compare = run("qemu-img compare -f vdi -F raw " + path + " " + dir.file("expected.raw"));
+  auto compare =
+      run_command("qemu-img compare -f vdi -F raw " + path + " " + dir.file("expected.raw"));
   EXPECT_EQ(compare.exit_code, 0) << compare.output;
 }
 
@@ -68,10 +69,10 @@ TEST_P(QemuWrittenVdi, ReadsIdenticallyInCella) {
   qemu_write(path, 3 * kBlock + 100 * 512, 2 * kBlock, 0x5a, expected);
   qemu_write(path, size - 512, 512, 0x11, expected);
   expect_content(path, expected);
-  auto image = testing::open_or_fail(path, true);
+  auto image = testing::open_ok(path, true);
   auto map = image->map(6 * kBlock, kBlock);  // never written: zeros (a hole when dynamic)
   ASSERT_TRUE(map.ok());
-  EXPECT_EQ((*map)[0].kind, GetParam() ? ExtentKind::kData : ExtentKind::kZero);
+  EXPECT_EQ((*map)[0].kind, GetParam() ? ExtentKind::kData : ExtentKind::kUnallocated);
   auto report = image->check(false);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->corruptions + report->leaks, 0u);
@@ -88,7 +89,7 @@ TEST_P(CellaWrittenVdi, PassesQemuCheckAndCompare) {
   ASSERT_TRUE(create(path, size, {{"static", GetParam() ? "on" : "off"}}).ok());
   std::vector<uint8_t> expected(size, 0);
   {
-    auto image = testing::open_or_fail(path);
+    auto image = testing::open_ok(path);
     for (const auto& [offset, data] : std::vector<std::pair<uint64_t, std::vector<uint8_t>>>{
              {5 * kBlock + 7, pattern(3000, 1)},
              {0, pattern(kBlock + 4096, 2)},
@@ -113,7 +114,7 @@ TEST(VdiInterop, CompactedImagesPassQemuCheck) {
   ASSERT_TRUE(create(path, 8 * kBlock).ok());
   std::vector<uint8_t> expected = pattern(8 * kBlock, 5);
   {
-    auto image = testing::open_or_fail(path);
+    auto image = testing::open_ok(path);
     ASSERT_TRUE(image->write(0, expected).ok());
     ASSERT_TRUE(image->discard(2 * kBlock, 2 * kBlock).ok());
     ASSERT_TRUE(image->write_zeroes(6 * kBlock, kBlock, true).ok());
@@ -122,7 +123,7 @@ TEST(VdiInterop, CompactedImagesPassQemuCheck) {
   std::memset(expected.data() + 2 * kBlock, 0, 2 * kBlock);
   std::memset(expected.data() + 6 * kBlock, 0, kBlock);
   qemu_verifies(dir, path, expected);
-  auto info = run("qemu-img info --output json " + path);
+  auto info = run_command("qemu-img info --output json " + path);
   EXPECT_NE(info.output.find("\"actual-size\""), std::string::npos);
 }
 
@@ -135,7 +136,7 @@ TEST(VdiInterop, GrownQemuImagesPassQemuCheck) {
   qemu_write(path, 0, 2 * kBlock, 0x31, expected);
   qemu_write(path, 2 * kBlock + 512, 512, 0x32, expected);
   {
-    auto image = testing::open_or_fail(path);
+    auto image = testing::open_ok(path);
     const auto& header = static_cast<vdi::VdiImage&>(*image).header();
     EXPECT_EQ(header.data_offset, 1024u);  // 128 entries of room
     ASSERT_TRUE(image->resize(130 * kBlock).ok());

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "block/ops/commit.h"
 #include "block/vdi/vdi_image.h"
 #include "disk_test_util.h"
 #include "vdi_fixture.h"
@@ -65,15 +66,15 @@ std::vector<uint8_t> child_content() {
 
 TEST(VdiDiff, FindsTheParentByUuidAndReadsThrough) {
   TempDir dir;
-  testing::spit(dir.file("base.vdi"), parent_fixture().bytes());
-  testing::spit(dir.file("child.vdi"), child_fixture().bytes());
+  testing::write_whole_file(dir.file("base.vdi"), parent_fixture().bytes());
+  testing::write_whole_file(dir.file("child.vdi"), child_fixture().bytes());
   // Unrelated files in the folder are ignored; the parent's name does not matter.
-  testing::spit(dir.file("notes.vdi"), std::vector<uint8_t>(100, 'x'));
+  testing::write_whole_file(dir.file("notes.vdi"), std::vector<uint8_t>(100, 'x'));
   std::filesystem::rename(dir.file("base.vdi"), dir.file("base.img"));
   VdiFixture other = parent_fixture();
   other.create_uuid = uuid_of(9);
-  testing::spit(dir.file("other.VDI"), other.bytes());
-  auto child = testing::open_or_fail(dir.file("child.vdi"), true);
+  testing::write_whole_file(dir.file("other.VDI"), other.bytes());
+  auto child = testing::open_ok(dir.file("child.vdi"), true);
   ASSERT_TRUE(child);
   ASSERT_NE(child->backing(), nullptr);
   EXPECT_EQ(child->backing()->path(), dir.file("base.img"));
@@ -88,12 +89,12 @@ TEST(VdiDiff, FindsTheParentByUuidAndReadsThrough) {
 
 TEST(VdiDiff, WritesStayInTheChild) {
   TempDir dir;
-  testing::spit(dir.file("base.vdi"), parent_fixture().bytes());
-  testing::spit(dir.file("child.vdi"), child_fixture().bytes());
-  const auto parent_before = testing::slurp(dir.file("base.vdi"));
+  testing::write_whole_file(dir.file("base.vdi"), parent_fixture().bytes());
+  testing::write_whole_file(dir.file("child.vdi"), child_fixture().bytes());
+  const auto parent_before = testing::read_whole_file(dir.file("base.vdi"));
   std::vector<uint8_t> expected = child_content();
   {
-    auto child = testing::open_or_fail(dir.file("child.vdi"));
+    auto child = testing::open_ok(dir.file("child.vdi"));
     ASSERT_TRUE(child);
     // Part of block 0 (copy-on-write from the parent) and part of block 2 (free in both).
     auto data = pattern(5000, 30);
@@ -112,21 +113,21 @@ TEST(VdiDiff, WritesStayInTheChild) {
     ASSERT_TRUE(report.ok());
     EXPECT_EQ(report->corruptions + report->leaks, 0u);
   }
-  EXPECT_EQ(testing::slurp(dir.file("base.vdi")), parent_before);
-  auto child = testing::open_or_fail(dir.file("child.vdi"), true);
+  EXPECT_EQ(testing::read_whole_file(dir.file("base.vdi")), parent_before);
+  auto child = testing::open_ok(dir.file("child.vdi"), true);
   EXPECT_EQ(read_all(*child), expected);
 }
 
 TEST(VdiDiff, MissingOrAmbiguousParentsAreNamed) {
   TempDir dir;
-  testing::spit(dir.file("child.vdi"), child_fixture().bytes());
+  testing::write_whole_file(dir.file("child.vdi"), child_fixture().bytes());
   OpenOptions options;
   options.read_only = true;
   const std::string missing = error_of(open_image(dir.file("child.vdi"), options));
   EXPECT_NE(missing.find("is not among the VDI images of"), std::string::npos) << missing;
   EXPECT_NE(missing.find("34231201-"), std::string::npos) << missing;  // the parent's UUID
-  testing::spit(dir.file("a.vdi"), parent_fixture().bytes());
-  testing::spit(dir.file("b.vdi"), parent_fixture().bytes());
+  testing::write_whole_file(dir.file("a.vdi"), parent_fixture().bytes());
+  testing::write_whole_file(dir.file("b.vdi"), parent_fixture().bytes());
   const std::string ambiguous = error_of(open_image(dir.file("child.vdi"), options));
   EXPECT_NE(ambiguous.find("several VDI images"), std::string::npos) << ambiguous;
   // An explicit parent settles it, and must carry the right UUID.
@@ -136,7 +137,7 @@ TEST(VdiDiff, MissingOrAmbiguousParentsAreNamed) {
   EXPECT_EQ(read_all(**child), child_content());
   VdiFixture stranger = parent_fixture();
   stranger.create_uuid = uuid_of(42);
-  testing::spit(dir.file("c.vdi"), stranger.bytes());
+  testing::write_whole_file(dir.file("c.vdi"), stranger.bytes());
   options.backing_path = dir.file("c.vdi");
   const std::string wrong = error_of(open_image(dir.file("child.vdi"), options));
   EXPECT_NE(wrong.find("is not this image's parent"), std::string::npos) << wrong;
@@ -148,20 +149,20 @@ TEST(VdiDiff, ParentLoopsAreDetected) {
   VdiFixture a = child_fixture();
   a.create_uuid = uuid_of(1);
   a.linkage_uuid = uuid_of(5);
-  testing::spit(dir.file("a.vdi"), a.bytes());
-  testing::spit(dir.file("b.vdi"), child_fixture().bytes());
+  testing::write_whole_file(dir.file("a.vdi"), a.bytes());
+  testing::write_whole_file(dir.file("b.vdi"), child_fixture().bytes());
   const std::string message = error_of(open_image(dir.file("b.vdi"), {}));
   EXPECT_NE(message.find("loops back"), std::string::npos) << message;
 }
 
 TEST(VdiDiff, CellaCreatesDifferencingImages) {
   TempDir dir;
-  testing::spit(dir.file("base.vdi"), parent_fixture().bytes());
+  testing::write_whole_file(dir.file("base.vdi"), parent_fixture().bytes());
   CreateOptions create;
   create.path = dir.file("child.vdi");
   create.backing_file = "base.vdi";
   ASSERT_TRUE(create_image("vdi", create).ok());
-  auto child = testing::open_or_fail(dir.file("child.vdi"));
+  auto child = testing::open_ok(dir.file("child.vdi"));
   ASSERT_TRUE(child);
   EXPECT_EQ(child->size(), 4 * kBlock);
   EXPECT_EQ(read_all(*child), parent_content());
@@ -174,6 +175,34 @@ TEST(VdiDiff, CellaCreatesDifferencingImages) {
   create.path = dir.file("sub/child.vdi");
   create.backing_file = "../base.vdi";
   EXPECT_NE(error_of(create_image("vdi", create)).find("same folder"), std::string::npos);
+}
+
+TEST(VdiDiff, CommitMovesTheChildIntoTheParentAndEmptiesIt) {
+  TempDir dir;
+  testing::write_whole_file(dir.file("base.vdi"), parent_fixture().bytes());
+  testing::write_whole_file(dir.file("child.vdi"), child_fixture().bytes());
+  {
+    OpenOptions options;
+    options.backing_writable = true;
+    auto child = open_image(dir.file("child.vdi"), options);
+    ASSERT_TRUE(child.ok()) << error_of(child);
+    ASSERT_TRUE(ops::commit(**child, {}).ok());
+    // Every block of the child is free again: the whole disk maps to the parent.
+    auto map = (*child)->map(0, (*child)->size());
+    ASSERT_TRUE(map.ok());
+    for (const Extent& extent : *map) EXPECT_EQ(extent.depth, 1) << extent.offset;
+  }
+  auto parent = testing::open_ok(dir.file("base.vdi"), true);
+  EXPECT_EQ(read_all(*parent), child_content());
+  // The child opens without a modified-parent warning being due: it recorded the parent's new
+  // modification UUID.
+  auto child = testing::open_ok(dir.file("child.vdi"), true);
+  ASSERT_TRUE(child);
+  EXPECT_EQ(read_all(*child), child_content());
+  EXPECT_EQ(static_cast<vdi::VdiImage&>(*child).header().parent_modify_uuid,
+            static_cast<vdi::VdiImage&>(*parent).header().modify_uuid);
+  // A dynamic image has no parent to empty into.
+  EXPECT_NE(error_of(parent->make_empty()).find("not a differencing image"), std::string::npos);
 }
 
 }  // namespace

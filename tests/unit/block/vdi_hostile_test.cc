@@ -58,7 +58,7 @@ TEST_P(VdiBadHeader, IsRefusedWithAClearMessage) {
     set_field<uint32_t>(bytes, bad.at, static_cast<uint32_t>(bad.value));
   else
     set_field<uint64_t>(bytes, bad.at, bad.value);
-  testing::spit(dir.file("bad.vdi"), bytes);
+  testing::write_whole_file(dir.file("bad.vdi"), bytes);
   const std::string message = open_error(dir.file("bad.vdi"));
   EXPECT_NE(message.find(bad.message), std::string::npos) << message;
 }
@@ -87,13 +87,15 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(VdiHostile, TruncatedFilesAreRefusedOrReported) {
   TempDir dir;
   auto bytes = two_blocks().bytes();
-  testing::spit(dir.file("t.vdi"), std::vector<uint8_t>(bytes.begin(), bytes.begin() + 300));
+  testing::write_whole_file(dir.file("t.vdi"),
+                            std::vector<uint8_t>(bytes.begin(), bytes.begin() + 300));
   EXPECT_NE(open_error(dir.file("t.vdi")).find("invalid VDI header size 400 (block map at 0)"),
             std::string::npos)
       << open_error(dir.file("t.vdi"));
   // Cut inside the second data block: it can no longer be read, and check says so.
-  testing::spit(dir.file("t.vdi"), std::vector<uint8_t>(bytes.begin(), bytes.end() - 1000));
-  auto image = testing::open_or_fail(dir.file("t.vdi"), true);
+  testing::write_whole_file(dir.file("t.vdi"),
+                            std::vector<uint8_t>(bytes.begin(), bytes.end() - 1000));
+  auto image = testing::open_ok(dir.file("t.vdi"), true);
   ASSERT_TRUE(image);
   std::vector<uint8_t> buffer(512);
   EXPECT_TRUE(image->read(0, buffer).ok());
@@ -107,8 +109,8 @@ TEST(VdiHostile, BadMapEntriesBlockWritesAndAreReported) {
   TempDir dir;
   VdiFixture shared = two_blocks();
   shared.map = {0, 0, 1, kFree};  // blocks 0 and 1 share slot 0
-  testing::spit(dir.file("s.vdi"), shared.bytes());
-  auto image = testing::open_or_fail(dir.file("s.vdi"));
+  testing::write_whole_file(dir.file("s.vdi"), shared.bytes());
+  auto image = testing::open_ok(dir.file("s.vdi"));
   ASSERT_TRUE(image);
   std::vector<uint8_t> buffer(kBlock);
   EXPECT_TRUE(image->read(kBlock, buffer).ok());
@@ -122,8 +124,8 @@ TEST(VdiHostile, BadMapEntriesBlockWritesAndAreReported) {
 
   VdiFixture beyond = two_blocks();
   beyond.map = {0, 7, 1, kFree};  // slot 7 of 2 allocated
-  testing::spit(dir.file("b.vdi"), beyond.bytes());
-  image = testing::open_or_fail(dir.file("b.vdi"), true);
+  testing::write_whole_file(dir.file("b.vdi"), beyond.bytes());
+  image = testing::open_ok(dir.file("b.vdi"), true);
   const std::string read_error = error_of(image->read(kBlock, buffer));
   EXPECT_NE(read_error.find("maps to data block 7 of only 2 allocated"), std::string::npos)
       << read_error;
@@ -143,12 +145,12 @@ TEST(VdiHostile, CrashLeftoversAreLeaksThatRepairCompacts) {
   crashed.data = {pattern(kBlock, 1), pattern(kBlock, 7), pattern(kBlock, 2)};
   auto bytes = crashed.bytes();
   bytes.resize(bytes.size() + 4096, 0x99);
-  testing::spit(dir.file("c.vdi"), bytes);
+  testing::write_whole_file(dir.file("c.vdi"), bytes);
   std::vector<uint8_t> expected(4 * kBlock, 0);
   std::memcpy(&expected[0], pattern(kBlock, 1).data(), kBlock);
   std::memcpy(&expected[2 * kBlock], pattern(kBlock, 2).data(), kBlock);
   {
-    auto image = testing::open_or_fail(dir.file("c.vdi"), true);
+    auto image = testing::open_ok(dir.file("c.vdi"), true);
     EXPECT_EQ(testing::read_all(*image), expected);
     auto report = image->check(false);
     ASSERT_TRUE(report.ok());
@@ -156,12 +158,12 @@ TEST(VdiHostile, CrashLeftoversAreLeaksThatRepairCompacts) {
     EXPECT_EQ(report->leaks, 2u);  // one counted slot, one partial block past the count
   }
   {
-    auto image = testing::open_or_fail(dir.file("c.vdi"));
+    auto image = testing::open_ok(dir.file("c.vdi"));
     auto report = image->check(true);
     ASSERT_TRUE(report.ok());
     EXPECT_EQ(report->leaks_fixed, 2u);
   }
-  auto image = testing::open_or_fail(dir.file("c.vdi"), true);
+  auto image = testing::open_ok(dir.file("c.vdi"), true);
   EXPECT_EQ(testing::read_all(*image), expected);
   auto report = image->check(false);
   ASSERT_TRUE(report.ok());
@@ -169,7 +171,7 @@ TEST(VdiHostile, CrashLeftoversAreLeaksThatRepairCompacts) {
   EXPECT_EQ(static_cast<vdi::VdiImage&>(*image).header().blocks_allocated, 2u);
   EXPECT_EQ(std::filesystem::file_size(dir.file("c.vdi")), 4096 + 2 * kBlock);
   image.reset();  // qemu-img will not open an image another process has open
-  auto qemu = testing::run("qemu-img check -f vdi " + dir.file("c.vdi"));
+  auto qemu = testing::run_command("qemu-img check -f vdi " + dir.file("c.vdi"));
   EXPECT_EQ(qemu.exit_code, 0) << qemu.output;
 }
 

@@ -62,7 +62,7 @@ TEST_P(VdiVariant, WritesReadBackAfterReopen) {
   ASSERT_TRUE(create(path, size, GetParam().options).ok());
   std::vector<uint8_t> expected(size, 0);
   {
-    auto image = testing::open_or_fail(path);
+    auto image = testing::open_ok(path);
     ASSERT_TRUE(image);
     EXPECT_EQ(image->size(), size);
     EXPECT_EQ(image->cluster_size(), block);
@@ -74,7 +74,7 @@ TEST_P(VdiVariant, WritesReadBackAfterReopen) {
     EXPECT_EQ(read_all(*image), expected);
     ASSERT_TRUE(image->flush().ok());
   }
-  auto image = testing::open_or_fail(path, true);
+  auto image = testing::open_ok(path, true);
   EXPECT_EQ(read_all(*image), expected);
   expect_clean(*image);
 }
@@ -88,7 +88,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(VdiImage, StaticImagesAllocateEverything) {
   TempDir dir;
   ASSERT_TRUE(create(dir.file("s.vdi"), 3 * kBlock, {{"static", "on"}}).ok());
-  auto image = testing::open_or_fail(dir.file("s.vdi"));
+  auto image = testing::open_ok(dir.file("s.vdi"));
   EXPECT_EQ(header_of(*image).blocks_allocated, 3u);
   EXPECT_GE(std::filesystem::file_size(dir.file("s.vdi")), 3 * kBlock);
   auto map = image->map(0, image->size());
@@ -104,7 +104,7 @@ TEST(VdiImage, DiscardCompactsTheFile) {
   TempDir dir;
   const std::string path = dir.file("d.vdi");
   ASSERT_TRUE(create(path, 6 * kBlock).ok());
-  auto image = testing::open_or_fail(path);
+  auto image = testing::open_ok(path);
   std::vector<uint8_t> expected = pattern(6 * kBlock, 9);
   ASSERT_TRUE(image->write(0, expected).ok());
   ASSERT_TRUE(image->flush().ok());
@@ -119,7 +119,7 @@ TEST(VdiImage, DiscardCompactsTheFile) {
   EXPECT_EQ(std::filesystem::file_size(path), full - 2 * kBlock);
   expect_clean(*image);
   image.reset();
-  auto reopened = testing::open_or_fail(path, true);
+  auto reopened = testing::open_ok(path, true);
   EXPECT_EQ(read_all(*reopened), expected);
   expect_clean(*reopened);
 }
@@ -128,7 +128,7 @@ TEST(VdiImage, ZeroWritesFreeOrKeepBlocks) {
   TempDir dir;
   const std::string path = dir.file("z.vdi");
   ASSERT_TRUE(create(path, 4 * kBlock).ok());
-  auto image = testing::open_or_fail(path);
+  auto image = testing::open_ok(path);
   std::vector<uint8_t> expected = pattern(4 * kBlock, 4);
   ASSERT_TRUE(image->write(0, expected).ok());
   ASSERT_TRUE(image->write_zeroes(kBlock, kBlock, true).ok());       // freed
@@ -147,7 +147,7 @@ TEST(VdiImage, GrowsInPlaceAndByMovingTheMap) {
   ASSERT_TRUE(create(path, 2 * kBlock + 512).ok());
   std::vector<uint8_t> expected = pattern(2 * kBlock + 512, 6);
   {
-    auto image = testing::open_or_fail(path);
+    auto image = testing::open_ok(path);
     ASSERT_TRUE(image->write(0, expected).ok());
     // Cella leaves room for the map up to 1 MiB: this growth only adds entries.
     ASSERT_TRUE(image->resize(40 * kBlock).ok());
@@ -168,7 +168,7 @@ TEST(VdiImage, GrowsInPlaceAndByMovingTheMap) {
     expect_clean(*image);
     EXPECT_NE(error_of(image->resize(kBlock)).find("shrinking"), std::string::npos);
   }
-  auto image = testing::open_or_fail(path, true);
+  auto image = testing::open_ok(path, true);
   EXPECT_EQ(image->size(), 300000 * kBlock);
   std::vector<uint8_t> head(expected.size());
   ASSERT_TRUE(image->read(0, head).ok());
@@ -180,7 +180,7 @@ TEST(VdiImage, StaticImagesGrowWithAllocatedBlocks) {
   TempDir dir;
   const std::string path = dir.file("s.vdi");
   ASSERT_TRUE(create(path, 2 * kBlock, {{"static", "on"}}).ok());
-  auto image = testing::open_or_fail(path);
+  auto image = testing::open_ok(path);
   std::vector<uint8_t> expected = pattern(2 * kBlock, 3);
   ASSERT_TRUE(image->write(0, expected).ok());
   ASSERT_TRUE(image->resize(5 * kBlock).ok());
@@ -214,10 +214,10 @@ TEST(VdiImage, ClosingWritesBackTheBlockMap) {
   ASSERT_TRUE(create(path, 4 * kBlock).ok());
   const auto data = testing::pattern(2 * kBlock, 4);
   {
-    auto image = testing::open_or_fail(path);
+    auto image = testing::open_ok(path);
     ASSERT_TRUE(image->write(kBlock / 2, data).ok());  // no flush
   }
-  auto image = testing::open_or_fail(path, true);
+  auto image = testing::open_ok(path, true);
   std::vector<uint8_t> back(data.size());
   ASSERT_TRUE(image->read(kBlock / 2, back).ok());
   EXPECT_EQ(back, data);

@@ -45,7 +45,7 @@ TEST_P(VmdkSubformat, WritesReadBackAfterReopen) {
   ASSERT_TRUE(create(path, size, {{"subformat", GetParam()}}).ok());
   std::vector<uint8_t> expected(size, 0);
   {
-    auto image = testing::open_or_fail(path);
+    auto image = testing::open_ok(path);
     ASSERT_TRUE(image);
     EXPECT_EQ(image->size(), size);
     EXPECT_EQ(image->format_name(), "vmdk");
@@ -57,7 +57,7 @@ TEST_P(VmdkSubformat, WritesReadBackAfterReopen) {
     EXPECT_EQ(read_all(*image), expected);
     ASSERT_TRUE(image->flush().ok());
   }
-  auto image = testing::open_or_fail(path, true);
+  auto image = testing::open_ok(path, true);
   ASSERT_TRUE(image);
   EXPECT_EQ(read_all(*image), expected);
   auto report = image->check(false);
@@ -74,7 +74,7 @@ TEST(VmdkImage, SplitSubformatsUseTwoGibExtents) {
   TempDir dir;
   const uint64_t size = (uint64_t{5} << 30) + 4096;
   ASSERT_TRUE(create(dir.file("d.vmdk"), size, {{"subformat", "twoGbMaxExtentSparse"}}).ok());
-  auto image = testing::open_or_fail(dir.file("d.vmdk"));
+  auto image = testing::open_ok(dir.file("d.vmdk"));
   ASSERT_TRUE(image);
   EXPECT_EQ(image->size(), size);
   // The write crosses from the first extent file into the second.
@@ -87,22 +87,22 @@ TEST(VmdkImage, SplitSubformatsUseTwoGibExtents) {
   EXPECT_FALSE(std::filesystem::exists(dir.file("d-s004.vmdk")));
 }
 
-TEST(VmdkImage, MapReportsGrainsZerosAndHoles) {
+TEST(VmdkImage, MapReportsGrainsAndUnallocatedRanges) {
   TempDir dir;
   const std::string path = dir.file("m.vmdk");
   ASSERT_TRUE(create(path, 16 * kGrain).ok());
-  auto image = testing::open_or_fail(path);
+  auto image = testing::open_ok(path);
   ASSERT_TRUE(image->write(2 * kGrain, pattern(2 * kGrain, 1)).ok());
   auto map = image->map(0, image->size());
   ASSERT_TRUE(map.ok()) << error_of(map);
   ASSERT_EQ(map->size(), 3u);
-  EXPECT_EQ((*map)[0].kind, ExtentKind::kZero);
+  EXPECT_EQ((*map)[0].kind, ExtentKind::kUnallocated);
   EXPECT_EQ((*map)[0].length, 2 * kGrain);
   EXPECT_EQ((*map)[1].kind, ExtentKind::kData);
   EXPECT_EQ((*map)[1].length, 2 * kGrain);
   EXPECT_EQ((*map)[1].host_file, path);
   EXPECT_GE((*map)[1].host_offset, static_cast<int64_t>(kGrain));
-  EXPECT_EQ((*map)[2].kind, ExtentKind::kZero);
+  EXPECT_EQ((*map)[2].kind, ExtentKind::kUnallocated);
   EXPECT_EQ((*map)[2].offset, 4 * kGrain);
 }
 
@@ -110,7 +110,7 @@ TEST(VmdkImage, ZeroedGrainsAndDiscardDeallocate) {
   TempDir dir;
   const std::string path = dir.file("z.vmdk");
   ASSERT_TRUE(create(path, 8 * kGrain, {{"zeroed_grain", "on"}}).ok());
-  auto image = testing::open_or_fail(path);
+  auto image = testing::open_ok(path);
   ASSERT_TRUE(image->write(0, pattern(8 * kGrain, 3)).ok());
   ASSERT_TRUE(image->flush().ok());
   std::vector<uint8_t> expected = pattern(8 * kGrain, 3);
@@ -127,14 +127,14 @@ TEST(VmdkImage, ZeroedGrainsAndDiscardDeallocate) {
   EXPECT_EQ((*map)[1].kind, ExtentKind::kZero);
   EXPECT_EQ((*map)[1].offset, kGrain);
   EXPECT_EQ((*map)[1].length, 2 * kGrain);
-  EXPECT_EQ(map->back().kind, ExtentKind::kZero);
+  EXPECT_EQ(map->back().kind, ExtentKind::kUnallocated);
   ASSERT_TRUE(image->flush().ok());
   auto report = image->check(false);
   ASSERT_TRUE(report.ok());
   EXPECT_EQ(report->corruptions, 0u);
   EXPECT_EQ(report->leaks, 0u) << (report->messages.empty() ? "" : report->messages[0]);
   image.reset();
-  auto reopened = testing::open_or_fail(path, true);
+  auto reopened = testing::open_ok(path, true);
   EXPECT_EQ(read_all(*reopened), expected);
 }
 
@@ -144,13 +144,13 @@ TEST(VmdkImage, DeltaDiskReadsThroughAndCopiesPartialGrains) {
   ASSERT_TRUE(create(dir.file("base.vmdk"), size).ok());
   std::vector<uint8_t> expected = pattern(size, 11);
   {
-    auto base = testing::open_or_fail(dir.file("base.vmdk"));
+    auto base = testing::open_ok(dir.file("base.vmdk"));
     ASSERT_TRUE(base->write(0, expected).ok());
     ASSERT_TRUE(base->flush().ok());
   }
   ASSERT_TRUE(create(dir.file("child.vmdk"), 0, {}, "base.vmdk").ok());
   {
-    auto child = testing::open_or_fail(dir.file("child.vmdk"));
+    auto child = testing::open_ok(dir.file("child.vmdk"));
     ASSERT_TRUE(child);
     ASSERT_NE(child->backing(), nullptr);
     EXPECT_EQ(child->size(), size);
@@ -171,7 +171,7 @@ TEST(VmdkImage, DeltaDiskReadsThroughAndCopiesPartialGrains) {
     EXPECT_EQ((*map)[0].depth, 1);  // grain 0 comes from the parent
     ASSERT_TRUE(child->flush().ok());
   }
-  auto child = testing::open_or_fail(dir.file("child.vmdk"), true);
+  auto child = testing::open_ok(dir.file("child.vmdk"), true);
   EXPECT_EQ(read_all(*child), expected);
 }
 
@@ -179,9 +179,9 @@ TEST(VmdkImage, ModifiedParentIsDetectedThroughTheCid) {
   TempDir dir;
   ASSERT_TRUE(create(dir.file("base.vmdk"), 4 * kGrain).ok());
   ASSERT_TRUE(create(dir.file("child.vmdk"), 0, {}, "base.vmdk").ok());
-  ASSERT_TRUE(testing::open_or_fail(dir.file("child.vmdk"), true));
+  ASSERT_TRUE(testing::open_ok(dir.file("child.vmdk"), true));
   {
-    auto base = testing::open_or_fail(dir.file("base.vmdk"));
+    auto base = testing::open_ok(dir.file("base.vmdk"));
     ASSERT_TRUE(base->write(0, pattern(512, 1)).ok());  // changes the base's CID
   }
   OpenOptions options;
@@ -213,7 +213,7 @@ TEST(VmdkImage, StreamWriterAppendsGrainsInOrder) {
   ASSERT_TRUE(create(path, size, {{"subformat", "streamOptimized"}}).ok());
   std::vector<uint8_t> expected(size, 0);
   {
-    auto image = testing::open_or_fail(path);
+    auto image = testing::open_ok(path);
     ASSERT_TRUE(image);
     EXPECT_TRUE(image->supports_compressed_writes());
     EXPECT_EQ(image->cluster_size(), kGrain);
@@ -231,7 +231,7 @@ TEST(VmdkImage, StreamWriterAppendsGrainsInOrder) {
     EXPECT_NE(message.find("already written"), std::string::npos) << message;
     write_both(*image, expected, size - 1024, pattern(1024, 4));
   }  // closing completes the stream
-  auto image = testing::open_or_fail(path, true);
+  auto image = testing::open_ok(path, true);
   ASSERT_TRUE(image);
   EXPECT_EQ(read_all(*image), expected);
   auto report = image->check(false);
@@ -258,7 +258,7 @@ TEST(VmdkImage, OptionsAreValidated) {
   ASSERT_TRUE(
       create(dir.file("l.vmdk"), 100 << 20, {{"adapter_type", "lsilogic"}, {"hwversion", "7"}})
           .ok());
-  auto image = testing::open_or_fail(dir.file("l.vmdk"), true);
+  auto image = testing::open_ok(dir.file("l.vmdk"), true);
   auto& descriptor = static_cast<vmdk::VmdkImage&>(*image).descriptor();
   EXPECT_EQ(descriptor.value("ddb.adapterType"), "lsilogic");
   EXPECT_EQ(descriptor.value("ddb.virtualHWVersion"), "7");
@@ -278,10 +278,10 @@ TEST(VmdkImage, ClosingWritesBackTheGrainTables) {
   ASSERT_TRUE(create(path, 4 * kGrain).ok());
   const auto data = testing::pattern(3 * kGrain, 4);
   {
-    auto image = testing::open_or_fail(path);
+    auto image = testing::open_ok(path);
     ASSERT_TRUE(image->write(kGrain / 2, data).ok());  // no flush
   }
-  auto image = testing::open_or_fail(path, true);
+  auto image = testing::open_ok(path, true);
   std::vector<uint8_t> back(data.size());
   ASSERT_TRUE(image->read(kGrain / 2, back).ok());
   EXPECT_EQ(back, data);

@@ -126,13 +126,13 @@ TEST(X87Exceptions, DeviceNotAvailableFromCr0) {
     const std::string what = fmt::format("{} {}", form->mnemonic, testing::hex(insn));
     x86::ArchState s = some_state();
     const bool wait = std::string_view(form->mnemonic) == "FWAIT";
-    s.cr0 |= x87::kCr0Ts;
+    s.cr0 |= x86::cr0::kTs;
     EXPECT_EQ(single.run(insn, s) == x86::Vector::kDeviceNotAvailable, !wait) << what << " TS";
     EXPECT_EQ(single.cpu.arch.x87, s.x87) << what;
-    s.cr0 |= x87::kCr0Mp;  // SDM Vol. 3A Table 2-2: WAIT takes #NM with MP and TS
+    s.cr0 |= x86::cr0::kMp;  // SDM Vol. 3A Table 2-2: WAIT takes #NM with MP and TS
     EXPECT_EQ(single.run(insn, s), x86::Vector::kDeviceNotAvailable) << what << " MP TS";
-    s.cr0 &= ~(x87::kCr0Mp | x87::kCr0Ts);
-    s.cr0 |= x87::kCr0Em;
+    s.cr0 &= ~(x86::cr0::kMp | x86::cr0::kTs);
+    s.cr0 |= x86::cr0::kEm;
     EXPECT_EQ(single.run(insn, s) == x86::Vector::kDeviceNotAvailable, !wait) << what << " EM";
   }
 }

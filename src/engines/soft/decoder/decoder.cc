@@ -333,9 +333,19 @@ DecodeResult Decoder::decode(const uint8_t* bytes, size_t available) const {
         insn.vvvv = gp_code(vvvv, false, true);
         break;
       case OperandKind::kV:
-      case OperandKind::kC:
-      case OperandKind::kD:
         insn.reg = static_cast<uint8_t>(modrm_reg | (rex_r << 3));
+        break;
+      case OperandKind::kC: {
+        // SDM Vol. 2B MOV (control registers): CR0, CR2-CR4 and CR8 exist; the others #UD.
+        const unsigned cr = modrm_reg | (rex_r << 3);
+        if (cr == 1 || (cr >= 5 && cr != 8)) return result.kind = Kind::kInvalid, result;
+        insn.reg = static_cast<uint8_t>(cr);
+        break;
+      }
+      case OperandKind::kD:
+        // SDM Vol. 2B MOV (debug registers): DR0-DR7; REX.R names none (#UD).
+        if (rex_r) return result.kind = Kind::kInvalid, result;
+        insn.reg = static_cast<uint8_t>(modrm_reg);
         break;
       case OperandKind::kW:
       case OperandKind::kU:
@@ -353,7 +363,11 @@ DecodeResult Decoder::decode(const uint8_t* bytes, size_t available) const {
         insn.rm = static_cast<uint8_t>(modrm_rm);
         break;
       case OperandKind::kS:
-        if (modrm_reg >= x86::kSegmentCount) return result.kind = Kind::kInvalid, result;
+        // SDM Vol. 2B MOV: ES-GS exist; CS cannot be a destination (#UD).
+        if (modrm_reg >= x86::kSegmentCount ||
+            (i == 0 && modrm_reg == static_cast<unsigned>(x86::Segment::kCs))) {
+          return result.kind = Kind::kInvalid, result;
+        }
         insn.reg = static_cast<uint8_t>(modrm_reg);
         break;
       default:

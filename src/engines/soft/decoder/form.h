@@ -84,13 +84,19 @@ struct FormSpec {
 };
 
 // The size class of a form: d64/f64 forms follow the operand-size attribute (v); otherwise
-// the first operand with a general-purpose size code decides; forms without one (SSE, x87)
-// use a single 32-bit instantiation.
+// the first register or memory operand with a general-purpose size code decides (a port
+// number, Ib or DX, does not: OUT Ib,eAX moves eAX), then the first immediate; forms without
+// one (SSE, x87) use a single 32-bit instantiation.
 constexpr OperandSize size_class(const OperandList& ops, uint64_t attributes) {
   if (attributes & (attr::kD64 | attr::kF64)) return OperandSize::kV;
+  auto cls = [](OperandSize size) { return size == OperandSize::kZ ? OperandSize::kV : size; };
   for (size_t i = 0; i < ops.count; ++i) {
-    if (is_gp_size(ops[i].size))
-      return ops[i].size == OperandSize::kZ ? OperandSize::kV : ops[i].size;
+    const bool port_or_immediate =
+        ops[i].kind == OperandKind::kI || ops[i].kind == OperandKind::kDx;
+    if (is_gp_size(ops[i].size) && !port_or_immediate) return cls(ops[i].size);
+  }
+  for (size_t i = 0; i < ops.count; ++i) {
+    if (is_gp_size(ops[i].size)) return cls(ops[i].size);
   }
   return OperandSize::kNone;
 }

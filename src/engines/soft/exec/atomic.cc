@@ -131,8 +131,17 @@ struct CompareExchange16 {
     if (!cpu.translate(address, Access::kWrite, page)) return Status::kFault;
     uint64_t value[2] = {cpu.gpr[0], cpu.gpr[2]};
     const uint64_t desired[2] = {cpu.gpr[3], cpu.gpr[1]};
-    const bool equal =
-        host_compare_exchange16(page.host_page + (address & kPageOffsetMask), value, desired);
+    bool equal;
+    if (page.host_page != nullptr) [[likely]] {
+      equal = host_compare_exchange16(page.host_page + (address & kPageOffsetMask), value, desired);
+    } else {  // MMIO: a read and a write on the bus (no device offers 16-byte atomicity)
+      uint64_t old[2];
+      if (!cpu.read_slow(address, old, sizeof(old))) return Status::kFault;
+      equal = old[0] == value[0] && old[1] == value[1];
+      if (!cpu.write_slow(address, equal ? desired : old, sizeof(old))) return Status::kFault;
+      value[0] = old[0];
+      value[1] = old[1];
+    }
     if (!equal) {
       cpu.gpr[0] = value[0];
       cpu.gpr[2] = value[1];

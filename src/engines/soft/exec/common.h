@@ -88,5 +88,21 @@ std::span<const FormSpec> x87_control_forms();
 std::span<const FormSpec> x87_load_store_forms();
 std::span<const FormSpec> x87_state_forms();
 std::span<const FormSpec> x87_transcendental_forms();
+std::span<const FormSpec> system_control_forms();
+std::span<const FormSpec> system_segment_forms();
+std::span<const FormSpec> system_transfer_forms();
+std::span<const FormSpec> system_io_forms();
+std::span<const FormSpec> sse_move_forms();
+std::span<const FormSpec> sse_state_forms();
+std::span<const FormSpec> sse_arith_fp_forms();
+std::span<const FormSpec> sse_compare_forms();
+std::span<const FormSpec> sse_convert_forms();
+std::span<const FormSpec> sse_int_forms();
+std::span<const FormSpec> sse_shift_forms();
+std::span<const FormSpec> sse_shuffle_forms();
+std::span<const FormSpec> ssse3_forms();
+std::span<const FormSpec> sse41_forms();
+std::span<const FormSpec> sse41_fp_forms();
+std::span<const FormSpec> mmx_forms();
 
 }  // namespace cella::soft

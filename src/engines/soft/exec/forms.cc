@@ -26,6 +26,22 @@ std::span<const FormSpec> all_forms() {
         &x87_load_store_forms,
         &x87_state_forms,
         &x87_transcendental_forms,
+        &system_control_forms,
+        &system_segment_forms,
+        &system_transfer_forms,
+        &system_io_forms,
+        &sse_move_forms,
+        &sse_state_forms,
+        &sse_arith_fp_forms,
+        &sse_compare_forms,
+        &sse_convert_forms,
+        &sse_int_forms,
+        &sse_shift_forms,
+        &sse_shuffle_forms,
+        &ssse3_forms,
+        &sse41_forms,
+        &sse41_fp_forms,
+        &mmx_forms,
     };
     // clang-format on
     std::vector<FormSpec> all;

@@ -1,7 +1,6 @@
 // Processor identification, time stamp, hints and fences: CPUID RDTSC RDTSCP NOP PAUSE
 // PREFETCHh PREFETCHW LFENCE SFENCE MFENCE CLFLUSH (SDM Vol. 2A/2B, each instruction's page).
-#include <x86intrin.h>
-
+#include "cpu/x86/control_registers.h"
 #include "engines/soft/exec/common.h"
 
 namespace cella::soft {
@@ -24,22 +23,16 @@ struct Cpuid {
   }
 };
 
-uint64_t read_tsc(const SoftCpu& cpu) {
-  if (cpu.environment.read_tsc != nullptr) return cpu.environment.read_tsc(cpu.environment.context);
-  return __rdtsc();
-}
-
 // RDTSC / RDTSCP: EDX:EAX = TSC; RDTSCP also ECX = IA32_TSC_AUX (SDM Vol. 2B RDTSC).
 // CR4.TSD makes them privileged (SDM Vol. 3A 2.5).
 template <bool kWithAux>
 struct ReadTsc {
   template <class T, bool kMem, OperandList kOps>
   static Status exec(SoftCpu& cpu, const Insn&) {
-    constexpr uint64_t kCr4Tsd = 1u << 2;
-    if ((cpu.arch.cr4 & kCr4Tsd) && (cpu.arch.seg(x86::Segment::kCs).selector & 3) != 0) {
+    if ((cpu.arch.cr4 & x86::cr4::kTsd) && cpu.cpl() != 0) {
       return cpu.raise(x86::Vector::kGeneralProtection, 0);
     }
-    const uint64_t tsc = read_tsc(cpu);
+    const uint64_t tsc = cpu.time_source() + cpu.arch.tsc_offset;
     cpu.gpr[0] = static_cast<uint32_t>(tsc);
     cpu.gpr[2] = tsc >> 32;
     if constexpr (kWithAux) cpu.gpr[1] = static_cast<uint32_t>(cpu.arch.tsc_aux);

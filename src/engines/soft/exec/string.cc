@@ -1,4 +1,4 @@
-// String instructions: MOVS CMPS SCAS LODS STOS with REP/REPE/REPNE (SDM Vol. 2B, each
+// String instructions: MOVS CMPS SCAS LODS STOS INS OUTS with REP/REPE/REPNE (SDM Vol. 2B, each
 // instruction's page and REP/REPE/REPZ/REPNE/REPNZ; Vol. 1 7.3.9).
 //
 // - The source is DS:rSI (segment overridable), the destination ES:rDI; both advance by the
@@ -15,7 +15,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "engines/soft/exec/common.h"
+#include "engines/soft/exec/system.h"
 
 namespace cella::soft {
 
@@ -112,6 +112,11 @@ struct MovsOp {
     if (!cpu.translate(src, Access::kRead, from) || !cpu.translate(dst, Access::kWrite, to)) {
       return false;
     }
+    if (from.host_page == nullptr || to.host_page == nullptr) {  // MMIO: one access at a time
+      if (!once<T>(cpu, regs)) return false;
+      regs.set_count(--count);
+      return true;
+    }
     auto host_from = reinterpret_cast<uintptr_t>(from.host_page + (src & kPageOffsetMask));
     auto host_to = reinterpret_cast<uintptr_t>(to.host_page + (dst & kPageOffsetMask));
     const uintptr_t ahead = regs.backward() ? host_from - host_to : host_to - host_from;
@@ -151,6 +156,11 @@ struct StosOp {
     }
     PageTranslation to;
     if (!cpu.translate(dst, Access::kWrite, to)) return false;
+    if (to.host_page == nullptr) {  // MMIO: one access at a time
+      if (!once<T>(cpu, regs)) return false;
+      regs.set_count(--count);
+      return true;
+    }
     uint8_t* host_to = to.host_page + (dst & kPageOffsetMask);
     if (regs.backward()) host_to -= (n - 1) * sizeof(T);
     const T value = cpu.reg<T>(0);
@@ -221,10 +231,43 @@ struct ScasOp : ElementByElement<ScasOp> {
   static constexpr bool kCompares = true;
 };
 
+// INS: port DX to ES:rDI. The destination is checked before the port is read, so a fault
+// does not consume device data.
+struct InsOp : ElementByElement<InsOp> {
+  template <class T>
+  static bool once(SoftCpu& cpu, StringRegs& regs) {
+    PageTranslation probe;
+    if (!cpu.translate(regs.destination(), Access::kWrite, probe)) return false;
+    const auto port = static_cast<uint16_t>(cpu.gpr[2]);
+    const auto value = static_cast<T>(cpu.platform().port_read(port, sizeof(T)));
+    if (!write_memory(cpu, regs.destination(), value)) return false;
+    regs.advance_destination();
+    return true;
+  }
+  static constexpr bool kCompares = false;
+};
+
+// OUTS: DS:rSI (segment overridable) to port DX.
+struct OutsOp : ElementByElement<OutsOp> {
+  template <class T>
+  static bool once(SoftCpu& cpu, StringRegs& regs) {
+    T value{};
+    if (!read_memory(cpu, regs.source(), value)) return false;
+    cpu.platform().port_write(static_cast<uint16_t>(cpu.gpr[2]), sizeof(T), value);
+    regs.advance_source();
+    return true;
+  }
+  static constexpr bool kCompares = false;
+};
+
 template <class Op>
 struct StringInstruction {
   template <class T, bool kMem, OperandList kOps>
   static Status exec(SoftCpu& cpu, const Insn& insn) {
+    if constexpr (std::is_same_v<Op, InsOp> || std::is_same_v<Op, OutsOp>) {
+      if constexpr (sizeof(T) == 8) return exec<uint32_t, kMem, kOps>(cpu, insn);  // REX.W
+      if (!io_allowed(cpu, static_cast<uint16_t>(cpu.gpr[2]), sizeof(T))) return Status::kFault;
+    }
     StringRegs regs(cpu, insn, sizeof(T));
     if ((insn.prefixes & (prefix::kRep | prefix::kRepne)) == 0) {
       return Op::template once<T>(cpu, regs) ? Status::kNext : Status::kFault;
@@ -247,16 +290,20 @@ struct StringInstruction {
 // clang-format off
 constexpr FormSpec kForms[] = {
     //   mnemonic opcode operands  attributes semantics
-    FORM("MOVS", "A4", "Yb,Xb",  kRep, StringInstruction<MovsOp>),
-    FORM("MOVS", "A5", "Yv,Xv",  kRep, StringInstruction<MovsOp>),
-    FORM("CMPS", "A6", "Xb,Yb",  kRep, StringInstruction<CmpsOp>),
-    FORM("CMPS", "A7", "Xv,Yv",  kRep, StringInstruction<CmpsOp>),
-    FORM("STOS", "AA", "Yb,AL",  kRep, StringInstruction<StosOp>),
-    FORM("STOS", "AB", "Yv,rAX", kRep, StringInstruction<StosOp>),
-    FORM("LODS", "AC", "AL,Xb",  kRep, StringInstruction<LodsOp>),
-    FORM("LODS", "AD", "rAX,Xv", kRep, StringInstruction<LodsOp>),
-    FORM("SCAS", "AE", "AL,Yb",  kRep, StringInstruction<ScasOp>),
-    FORM("SCAS", "AF", "rAX,Yv", kRep, StringInstruction<ScasOp>),
+    FORM("MOVS", "A4", "Yb,Xb",  kRep,           StringInstruction<MovsOp>),
+    FORM("MOVS", "A5", "Yv,Xv",  kRep,           StringInstruction<MovsOp>),
+    FORM("CMPS", "A6", "Xb,Yb",  kRep,           StringInstruction<CmpsOp>),
+    FORM("CMPS", "A7", "Xv,Yv",  kRep,           StringInstruction<CmpsOp>),
+    FORM("STOS", "AA", "Yb,AL",  kRep,           StringInstruction<StosOp>),
+    FORM("STOS", "AB", "Yv,rAX", kRep,           StringInstruction<StosOp>),
+    FORM("LODS", "AC", "AL,Xb",  kRep,           StringInstruction<LodsOp>),
+    FORM("LODS", "AD", "rAX,Xv", kRep,           StringInstruction<LodsOp>),
+    FORM("SCAS", "AE", "AL,Yb",  kRep,           StringInstruction<ScasOp>),
+    FORM("SCAS", "AF", "rAX,Yv", kRep,           StringInstruction<ScasOp>),
+    FORM("INS",  "6C", "Yb,DX",  kRep | kNoDiff, StringInstruction<InsOp>),
+    FORM("INS",  "6D", "Yz,DX",  kRep | kNoDiff, StringInstruction<InsOp>),
+    FORM("OUTS", "6E", "DX,Xb",  kRep | kNoDiff, StringInstruction<OutsOp>),
+    FORM("OUTS", "6F", "DX,Xz",  kRep | kNoDiff, StringInstruction<OutsOp>),
 };
 // clang-format on
 

@@ -148,14 +148,10 @@ inline bool delivers(uint16_t status, uint16_t control, bool to_memory) {
 
 // ---- Instruction prologue and bookkeeping ----
 
-inline constexpr uint64_t kCr0Mp = 1u << 1;  // SDM Vol. 3A 2.5: CR0.MP, EM, TS
-inline constexpr uint64_t kCr0Em = 1u << 2;
-inline constexpr uint64_t kCr0Ts = 1u << 3;
-
 // SDM Vol. 3A 2.5 and Table 2-2 (the CR0 hook of the system half of the CPU): with CR0.EM or
 // CR0.TS set an x87 instruction raises #NM.
 inline bool available(SoftCpu& cpu) {
-  if (cpu.arch.cr0 & (kCr0Em | kCr0Ts)) [[unlikely]] {
+  if (cpu.arch.cr0 & (x86::cr0::kEm | x86::cr0::kTs)) [[unlikely]] {
     cpu.raise(x86::Vector::kDeviceNotAvailable);
     return false;
   }

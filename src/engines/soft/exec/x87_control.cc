@@ -57,7 +57,7 @@ struct NoOperation {
 struct Wait {
   template <class T, bool kMem, OperandList kOps>
   static Status exec(SoftCpu& cpu, const Insn&) {
-    if ((cpu.arch.cr0 & (kCr0Mp | kCr0Ts)) == (kCr0Mp | kCr0Ts))
+    if ((cpu.arch.cr0 & (x86::cr0::kMp | x86::cr0::kTs)) == (x86::cr0::kMp | x86::cr0::kTs))
       return cpu.raise(x86::Vector::kDeviceNotAvailable);
     return deliver_pending(cpu) ? Status::kNext : Status::kFault;
   }

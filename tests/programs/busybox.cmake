@@ -1,0 +1,50 @@
+# busybox applets (Debian's busybox-static), each run natively and under `cella user` on the
+# generated data files; stdout, stderr and the exit status must be identical.
+#   busybox_test(NAME [STDIN file] ARGS...)   runs `busybox ARGS...`
+set(bb_dir ${CMAKE_CURRENT_SOURCE_DIR}/busybox)
+
+function(busybox_test name)
+  cmake_parse_arguments(ARG "" "STDIN" "" ${ARGN})
+  program_test(busybox.${name} run ${BUSYBOX} ${ARG_UNPARSED_ARGUMENTS})
+  set_tests_properties(programs.busybox.${name} PROPERTIES FIXTURES_REQUIRED busybox_data)
+  if(ARG_STDIN)
+    set_tests_properties(programs.busybox.${name} PROPERTIES ENVIRONMENT "STDIN=${ARG_STDIN}")
+  endif()
+endfunction()
+
+# Checksums and compression.
+busybox_test(sha256sum sha256sum ${data}/text ${data}/text.gz)
+busybox_test(sha512sum sha512sum ${data}/text)
+busybox_test(sha1sum sha1sum ${data}/numbers)
+busybox_test(sha3sum sha3sum ${data}/numbers)
+busybox_test(md5sum md5sum ${data}/text ${data}/numbers)
+busybox_test(md5sum_stdin STDIN ${data}/text.gz md5sum)
+busybox_test(crc32 crc32 ${data}/text)
+busybox_test(gzip gzip -n -9 -c ${data}/text)
+busybox_test(gunzip gunzip -c ${data}/text.gz)
+busybox_test(bzip2 bzip2 -c ${data}/numbers)
+# Text processing.
+busybox_test(sort sort ${data}/text)
+busybox_test(sort_numeric sort -n -r -k 2 ${data}/numbers)
+busybox_test(awk awk -f ${bb_dir}/stats.awk ${data}/numbers)
+busybox_test(sed sed -E -e "s/([0-9a-f]+) ([0-9a-f]+)/\\2:\\1/" -e "s/[ab]/_/g" ${data}/text)
+busybox_test(grep grep -c -E "^[0-9a-f]{8} [0-9a-f]{7} " ${data}/text)
+busybox_test(wc wc ${data}/text ${data}/numbers)
+busybox_test(tr STDIN ${data}/text tr a-f0-4 A-Fxyzuv)
+busybox_test(cut cut -d " " -f 2,4 ${data}/text)
+busybox_test(diff diff ${data}/text ${data}/text2)
+busybox_test(od od -A x -t x1z -N 8192 ${data}/text.gz)
+busybox_test(base64 base64 ${data}/text.gz)
+# Arithmetic and formatting.
+busybox_test(factor factor 600851475143 4294967291 9999999967 18446744073709551615)
+busybox_test(dc dc -e "2 200 ^ p 10 k 2 v p 355 113 / p")
+busybox_test(bc STDIN ${bb_dir}/pi.bc bc -l)
+busybox_test(printf printf "%d %x %o %e %g %.10f %s|%-8s|\\n" 42 255 8 1234.5 0.0001 3.14159265358979 word left)
+busybox_test(expr expr 123456789 "*" 987 % 1000003)
+busybox_test(date date -u -d @1234567890 "+%Y-%m-%d %H:%M:%S %A %j %s")
+busybox_test(cal cal 2 2024)
+# Files, processes and signals through busybox's shell.
+busybox_test(find find ${data} -type f -name "text*")
+busybox_test(tar sh -c "tar -c -C ${data} text numbers | tar -t -v")
+busybox_test(pipeline sh -c "sort ${data}/numbers | cut -c 1-3 | uniq -c | sort -n -r | head -5")
+busybox_test(script sh ${bb_dir}/script.sh)
