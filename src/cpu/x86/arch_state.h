@@ -88,6 +88,8 @@ struct ArchState {
   uint64_t pat = 0x0007040600070406;  // IA32_PAT power-up value (SDM Vol. 3A 12.12.4)
   uint64_t tsc_aux = 0;
   uint64_t tsc_offset = 0;         // guest TSC = time source + tsc_offset (WRMSR to the TSC)
+  uint64_t tsc_adjust = 0;         // IA32_TSC_ADJUST: what WRMSRs added to the TSC (SDM Vol.
+                                   // 3B 18.17.3)
   uint64_t misc_enable = 0x1801;   // IA32_MISC_ENABLE: fast strings, no BTS, no PEBS
   uint64_t feature_control = 0x1;  // IA32_FEATURE_CONTROL: locked, VMX off (SDM Vol. 4 2.1)
   // IA32_ARCH_CAPABILITIES (SDM Vol. 4 Table 2-2), read-only: a software CPU does not speculate

@@ -73,8 +73,17 @@ bool write_msr(ArchState& state, const MsrContext& context, uint32_t index, uint
       return value == 0;
     case MsrRule::kIgnoreWrites:
       return true;
-    case MsrRule::kTsc:
-      *msr->field(state) = value - context.time_source;
+    case MsrRule::kTsc: {
+      // SDM Vol. 3B 18.17.3: what a TSC write adds to the TSC, it adds to IA32_TSC_ADJUST.
+      const uint64_t offset = value - context.time_source;
+      state.tsc_adjust += offset - state.tsc_offset;
+      state.tsc_offset = offset;
+      return true;
+    }
+    case MsrRule::kTscAdjust:
+      // ...and what an IA32_TSC_ADJUST write adds to it, it adds to the TSC.
+      state.tsc_offset += value - state.tsc_adjust;
+      state.tsc_adjust = value;
       return true;
     case MsrRule::kCanonical:
       if (!canonical(value)) return false;

@@ -26,6 +26,7 @@ enum class MsrRule : uint8_t {
   kPat,           // every byte is a memory type 0, 1, 4, 5, 6 or 7 (SDM Vol. 3A 12.12.2)
   kEfer,          // SCE/NXE only when advertised, LMA read-only, LME fixed while CR0.PG = 1
   kTsc,           // the field is an offset from the time source (SDM Vol. 3B 18.17)
+  kTscAdjust,     // IA32_TSC_ADJUST: writes move the TSC by the same amount (18.17.3)
   kReadZero,      // reads as zero; writes of zero only
   kIgnoreWrites,  // reads as zero; writes are accepted and ignored
   kPlatform,      // owned by a device: x86::Platform::read_msr/write_msr

@@ -7,7 +7,11 @@ namespace {
 constexpr uint64_t kStatus = 0, kEnable = 2, kControl = 4, kTimer = 8;
 constexpr uint16_t kTimerStatus = 1 << 0, kPowerButtonStatus = 1 << 8, kWakeStatus = 1 << 15;
 constexpr uint16_t kStatusBits = kTimerStatus | kPowerButtonStatus | kWakeStatus;
-constexpr uint16_t kEnableBits = kTimerStatus | kPowerButtonStatus;  // TMR_EN, PWRBTN_EN
+// TMR_EN, PWRBTN_EN; GBL_EN (bit 5) and RTC_EN (bit 10) are kept for the guest to read back,
+// but nothing here sets their status bits (no firmware shares the global lock; RTC alarms do
+// not wake a running machine).
+constexpr uint16_t kGlobalEnable = 1 << 5, kRtcEnable = 1 << 10;
+constexpr uint16_t kEnableBits = kTimerStatus | kPowerButtonStatus | kGlobalEnable | kRtcEnable;
 constexpr uint16_t kSciEnable = 1 << 0, kSleepEnable = 1 << 13;
 constexpr unsigned kSleepTypeShift = 10;
 constexpr uint16_t kSleepTypeMask = 7 << kSleepTypeShift;

@@ -12,6 +12,7 @@ x86::CpuidPolicy soft_cpuid_policy(const SoftCpuidOptions& options) {
       F::kDe,                // CR4.DE: DR4/DR5 are #UD (exec/system_control.cc)
       F::kPse,               // PS in paging-structure entries (guest_page_walker.cc), CR4.PSE
       F::kTsc,               // RDTSC, CR4.TSD, IA32_TIME_STAMP_COUNTER
+      F::kTscAdjust,         // IA32_TSC_ADJUST (cpu/x86/msrs.inc)
       F::kMsr,               // RDMSR/WRMSR over the MSR table (cpu/x86/msrs.inc)
       F::kPae,               // 64-bit paging-structure entries (4-level paging)
       F::kCx8,               // CMPXCHG8B
@@ -45,6 +46,9 @@ x86::CpuidPolicy soft_cpuid_policy(const SoftCpuidOptions& options) {
   // that need the host's own instructions exist only where the host has them.
   if (!host_has_sse3()) policy.set(F::kSse3, false);
   if (!host_has_sse41()) policy.set(F::kSse41, false);
+  // The TSC counts host monotonic time at a fixed rate, whatever the guest does (SDM Vol. 3B
+  // 18.17.1 "invariant TSC"); a guest that knows it trusts the TSC as its clocksource.
+  policy.set(F::kInvariantTsc, options.invariant_tsc);
   policy.set(F::kApic, options.apic);
   policy.set(F::kX2apic, options.apic && options.x2apic);
   policy.set(F::kTscDeadline, options.apic && options.tsc_deadline);

@@ -262,6 +262,23 @@ TEST(SystemInsn, SegmentLoadsAndFarTransfers) {
   ASSERT_EQ(run_kernel(l, {0x0f, 0x00, 0xd8}), ExitReason::kFault);
   EXPECT_EQ(l.cpu->fault.error_code, kTssSelector);
 
+  // LTR of a TSS whose base 63:32 has bits 12:8 set (Linux's cpu_entry_area TSS at
+  // 0xfffffe0000001000): only bits 12:8 of the fourth doubleword are reserved, not of the base.
+  SystemMachine h(false);
+  h.write<uint8_t>(kGdt + 0x45, 0x89);
+  h.write<uint32_t>(kGdt + 0x48, 0xfffffe00);
+  h.cpu->gpr[0] = kTssSelector;
+  ASSERT_EQ(run_kernel(h, {0x0f, 0x00, 0xd8}), ExitReason::kHalt);
+  EXPECT_EQ(h.cpu->arch.tr.base, 0xfffffe0000000000 | kTss);
+  // ...while a nonzero type in that doubleword's bits 12:8 is #GP(selector).
+  SystemMachine r(false);
+  r.write<uint8_t>(kGdt + 0x45, 0x89);
+  r.write<uint32_t>(kGdt + 0x4c, 0x00000900);
+  r.cpu->gpr[0] = kTssSelector;
+  ASSERT_EQ(run_kernel(r, {0x0f, 0x00, 0xd8}), ExitReason::kFault);
+  EXPECT_EQ(r.cpu->fault.vector, Vector::kGeneralProtection);
+  EXPECT_EQ(r.cpu->fault.error_code, kTssSelector);
+
   // pushq 0x10; pushq target; lretq; target: far jmp through memory to the next label.
   SystemMachine f(false);
   Asm a;

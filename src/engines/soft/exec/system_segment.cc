@@ -217,7 +217,9 @@ struct LoadSystemSegment {
     uint64_t low = 0, high = 0;
     if (!read_descriptor(cpu, selector, low, &high, 0)) return Status::kFault;
     const unsigned wanted = kTask ? kTssAvailable : kLdtType;
-    if ((low & kS) || type(low) != wanted || ((high >> 8) & 0x1f) != 0) {
+    // SDM Vol. 3A 8.2.3, Figure 8-4: bits 12:8 of the descriptor's fourth doubleword (bits
+    // 44:40 of `high`; bits 31:0 of `high` are base 63:32) must be zero.
+    if ((low & kS) || type(low) != wanted || ((high >> 40) & 0x1f) != 0) {
       return cpu.raise(Vector::kGeneralProtection, error);
     }
     if (!(low & kPresent)) return cpu.raise(Vector::kSegmentNotPresent, error);

@@ -1,0 +1,246 @@
+#include "machine/machine.h"
+
+#include <poll.h>
+
+#include <cerrno>
+
+#include "base/file.h"
+#include "cpu/x86/state_dump.h"
+#include "machine/acpi/tables.h"
+#include "machine/boot/kernel_image.h"
+#include "machine/boot/linux_boot.h"
+#include "machine/memory_map.h"
+
+namespace cella::machine {
+namespace {
+
+RunOutcome outcome(StopReason reason, std::string detail) {
+  RunOutcome result;
+  result.reason = reason;
+  result.detail = std::move(detail);
+  return result;
+}
+
+}  // namespace
+
+const char* describe(StopReason reason) {
+  switch (reason) {
+    case StopReason::kPowerOff:
+      return "the guest powered off";
+    case StopReason::kReset:
+      return "the guest reset the machine";
+    case StopReason::kTripleFault:
+      return "triple fault: the vCPU shut down";
+    case StopReason::kHaltedForever:
+      return "the guest halted with interrupts disabled";
+    case StopReason::kUnsupported:
+      return "unsupported guest state";
+    case StopReason::kUserQuit:
+      return "stopped from the console";
+    case StopReason::kStopRequested:
+      return "stopped by a signal";
+  }
+  return "stopped";
+}
+
+uint64_t Machine::GuestTsc::base() const {
+  return static_cast<uint64_t>(static_cast<unsigned __int128>(clock_.now_ns()) * kTscHz /
+                               1'000'000'000);
+}
+
+uint64_t Machine::read_tsc(void* machine) {
+  return static_cast<Machine*>(machine)->tsc_.base();
+}
+
+Machine::Machine(const MachineConfig& config, StdioConsole* console)
+    : config_(config), console_(console) {}
+
+Machine::~Machine() = default;
+
+Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
+                                                 StdioConsole* console) {
+  if (config.cpus != 1) {
+    return make_error("--cpus {}: this version of Cella runs one vCPU per machine", config.cpus);
+  }
+  if (config.engine == Engine::kKvm) {
+    return make_error("--engine kvm: the KVM engine is not available yet; use --engine soft");
+  }
+  std::unique_ptr<Machine> machine(new Machine(config, console));
+  CELLA_TRY(machine->build());
+  return machine;
+}
+
+Result<void> Machine::build() {
+  PlatformConfig platform_config;
+  platform_config.tsc_hz = kTscHz;
+  platform_config.serial = console_;
+  CELLA_TRY_ASSIGN(layout, plan_memory(config_.memory_bytes, pci::Ecam::kBytesPerBus));
+  platform_config.below_4g_ram = layout.below_4g;
+  platform_config.above_4g_ram = layout.above_4g;
+  for (const RamRange& range : layout.ram) {
+    CELLA_TRY(memory_.add_ram(range.guest_physical, range.size));
+  }
+
+  PlatformEvents events;
+  events.power_off = [this] {
+    if (!stop_) stop_ = outcome(StopReason::kPowerOff, "");
+    vcpu_->cpu().request_stop();
+  };
+  events.reset = [this] {
+    if (!stop_) {
+      stop_ = outcome(StopReason::kReset,
+                      "the guest reset the machine (a reboot, or a kernel panic with panic=N)");
+    }
+    vcpu_->cpu().request_stop();
+  };
+  events.after_access = [this] { update_interrupt_request(); };
+  platform_ = std::make_unique<PcPlatform>(platform_config, timers_, tsc_, std::move(events));
+  CELLA_TRY(platform_->attach());
+
+  vcpu_ = std::make_unique<SoftVcpu>(memory_, *platform_, kTscHz / 1000, &Machine::read_tsc, this);
+  tsc_.set_offset(&vcpu_->cpu().arch.tsc_offset);
+  serial_input_ = std::make_unique<devices::CharInputQueue>(platform_->serial());
+  platform_->serial().set_on_receive_room([this] { serial_input_->pump(); });
+
+  // ACPI tables in the reserved BIOS area below 1 MiB (guests find the RSDP there too).
+  const acpi::AcpiBlob tables =
+      acpi::build_acpi_tables(platform_->acpi_config(), memory_map::kAcpiTables);
+  if (tables.bytes.size() > memory_map::kAcpiTablesEnd - memory_map::kAcpiTables) {
+    return make_error("ACPI tables of {} bytes do not fit below 1 MiB", tables.bytes.size());
+  }
+  CELLA_TRY(memory_.write(tables.base, tables.bytes));
+
+  BootConfig boot;
+  boot.memory_map = layout.e820;
+  boot.cmdline = config_.cmdline;
+  boot.rsdp_address = tables.rsdp_address();
+  return load_linux(boot);
+}
+
+Result<void> Machine::load_linux(BootConfig boot) {
+  auto kernel_file = read_file(config_.kernel_path);
+  if (!kernel_file) return kernel_file.error().context(config_.kernel_path);
+  auto kernel = parse_kernel(*kernel_file);
+  if (!kernel) return kernel.error().context(config_.kernel_path);
+  std::vector<uint8_t> initrd;
+  if (!config_.initrd_path.empty()) {
+    auto initrd_file = read_file(config_.initrd_path);
+    if (!initrd_file) return initrd_file.error().context(config_.initrd_path);
+    initrd = std::move(*initrd_file);
+  }
+  boot.initrd = initrd;
+  auto plan = plan_linux_boot(*kernel, boot);
+  if (!plan) return plan.error().context(config_.kernel_path);
+  for (const LoadSegment& segment : plan->segments) {
+    CELLA_TRY(memory_.write(segment.physical, segment.bytes));
+    // Fresh RAM reads as zeros, so the part past the bytes (.bss) needs no clearing.
+  }
+  vcpu_->cpu().set_state(plan->cpu);
+  return ok();
+}
+
+void Machine::request_stop() {
+  stop_requested_.store(true, std::memory_order_relaxed);
+  if (vcpu_) vcpu_->cpu().request_stop();
+}
+
+void Machine::update_interrupt_request() {
+  if (!vcpu_) return;
+  vcpu_->cpu().request_interrupt(platform_->lapic().has_interrupt());
+}
+
+void Machine::service_devices() {
+  timers_.run_due();
+  if (console_ != nullptr) {
+    if (console_->read_input(*serial_input_) == StdioConsole::Input::kQuit && !stop_) {
+      stop_ = outcome(StopReason::kUserQuit, "");
+    }
+    console_->flush();
+  }
+  devices::Lapic& lapic = platform_->lapic();
+  if (lapic.nmi_pending() && vcpu_->cpu().deliver_nmi()) lapic.take_nmi();
+  update_interrupt_request();
+}
+
+void Machine::sleep_until_event(std::optional<uint64_t> deadline_ns) {
+  int timeout_ms = -1;
+  if (deadline_ns) {
+    const uint64_t now = clock_.now_ns();
+    // Rounded up, so that the deadline has passed when poll() returns.
+    timeout_ms = *deadline_ns <= now ? 0
+                                     : static_cast<int>(std::min<uint64_t>(
+                                           (*deadline_ns - now + 999'999) / 1'000'000, 1000));
+  }
+  pollfd fd{console_ != nullptr ? console_->input_fd() : -1, POLLIN, 0};
+  ::poll(&fd, 1, timeout_ms);  // EINTR (a signal) just ends the sleep early
+}
+
+bool Machine::wait_for_interrupt() {
+  soft::SoftCpu& cpu = vcpu_->cpu();
+  devices::Lapic& lapic = platform_->lapic();
+  for (;;) {
+    service_devices();
+    if (stop_ || stop_requested_.load(std::memory_order_relaxed)) return true;
+    if (lapic.nmi_pending()) return true;
+    const bool interrupts_enabled = (cpu.flags.other & x86::rflags::kIf) != 0;
+    // With IF clear only an NMI could wake the vCPU, and nothing in this machine sends one.
+    if (!interrupts_enabled) return false;
+    if (lapic.has_interrupt()) return true;
+    sleep_until_event(timers_.next_deadline_ns());
+  }
+}
+
+std::optional<RunOutcome> Machine::take_stop() {
+  if (stop_) return std::exchange(stop_, std::nullopt);
+  if (stop_requested_.exchange(false)) return outcome(StopReason::kStopRequested, "");
+  return std::nullopt;
+}
+
+RunOutcome Machine::run() {
+  soft::SoftCpu& cpu = vcpu_->cpu();
+  devices::Lapic& lapic = platform_->lapic();
+  auto died = [&](StopReason reason, std::string detail) {
+    RunOutcome result = outcome(reason, std::move(detail));
+    result.state_dump = x86::format_state(cpu.state());
+    result.instructions = cpu.retired;
+    if (console_ != nullptr) console_->flush();
+    return result;
+  };
+  for (;;) {
+    service_devices();
+    if (auto stop = take_stop()) {
+      stop->instructions = cpu.retired;
+      if (console_ != nullptr) console_->flush();
+      return *stop;
+    }
+    switch (cpu.run(kSliceInstructions)) {
+      case soft::ExitReason::kBudget:
+      case soft::ExitReason::kStopRequest:
+        break;
+      case soft::ExitReason::kInterruptWindow:
+        if (lapic.has_interrupt()) cpu.deliver_interrupt(lapic.acknowledge());
+        update_interrupt_request();
+        break;
+      case soft::ExitReason::kHalt:
+        if (!wait_for_interrupt()) {
+          return died(StopReason::kHaltedForever,
+                      "HLT with RFLAGS.IF clear: nothing can wake the vCPU");
+        }
+        break;
+      case soft::ExitReason::kTripleFault:
+        return died(StopReason::kTripleFault, "an exception while delivering a double fault");
+      case soft::ExitReason::kMmioFetch:
+        return died(
+            StopReason::kUnsupported,
+            fmt::format("instruction fetch at RIP {:#x} from memory that is not RAM", cpu.rip));
+      case soft::ExitReason::kUnsupported:
+        return died(StopReason::kUnsupported, cpu.exit_detail);
+      case soft::ExitReason::kNone:
+      case soft::ExitReason::kSyscall:
+      case soft::ExitReason::kFault:
+        return died(StopReason::kUnsupported, "the software CPU left its run loop unexpectedly");
+    }
+  }
+}
+
+}  // namespace cella::machine
