@@ -47,12 +47,9 @@ void qemu_verifies(const TempDir& dir, const std::string& path,
 }
 
 Result<void> create(const std::string& path, uint64_t size,
-                    std::map<std::string, std::string> options = {}) {
-  CreateOptions create;
-  create.path = path;
-  create.size = size;
-  create.options = std::move(options);
-  return create_image("vdi", create);
+                    std::map<std::string, std::string> options = {},
+                    const std::string& backing = "") {
+  return testing::create_file("vdi", path, size, std::move(options), backing);
 }
 
 class QemuWrittenVdi : public ::testing::TestWithParam<bool> {};

@@ -64,12 +64,7 @@ void qemu_verifies(const TempDir& dir, const std::string& path,
 Result<void> create(const std::string& path, uint64_t size,
                     std::map<std::string, std::string> options = {},
                     const std::string& backing = "") {
-  CreateOptions create;
-  create.path = path;
-  create.size = size;
-  create.options = std::move(options);
-  create.backing_file = backing;
-  return create_image("vmdk", create);
+  return testing::create_file("vmdk", path, size, std::move(options), backing);
 }
 
 // Every subformat qemu-img creates, with data written by qemu-io.

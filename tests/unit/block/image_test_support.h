@@ -68,15 +68,22 @@ inline std::vector<uint8_t> read_all(BlockImage& image) {
   return bytes;
 }
 
-inline void create_ok(std::string_view format, const std::string& path, uint64_t size,
-                      std::map<std::string, std::string> options = {},
-                      const std::string& backing = "") {
+// Creates an image; the result is for tests of refusals (create_ok asserts success).
+inline Result<void> create_file(std::string_view format, const std::string& path, uint64_t size,
+                                std::map<std::string, std::string> options = {},
+                                const std::string& backing = "") {
   CreateOptions create;
   create.path = path;
   create.size = size;
   create.options = std::move(options);
   create.backing_file = backing;
-  auto result = create_image(format, create);
+  return create_image(format, create);
+}
+
+inline void create_ok(std::string_view format, const std::string& path, uint64_t size,
+                      std::map<std::string, std::string> options = {},
+                      const std::string& backing = "") {
+  auto result = create_file(format, path, size, std::move(options), backing);
   ASSERT_TRUE(result.ok()) << result.error().message();
 }
 

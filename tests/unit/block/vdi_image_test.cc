@@ -21,12 +21,7 @@ constexpr uint64_t kBlock = 1 << 20;
 Result<void> create(const std::string& path, uint64_t size,
                     std::map<std::string, std::string> options = {},
                     const std::string& backing = "") {
-  CreateOptions create;
-  create.path = path;
-  create.size = size;
-  create.options = std::move(options);
-  create.backing_file = backing;
-  return create_image("vdi", create);
+  return testing::create_file("vdi", path, size, std::move(options), backing);
 }
 
 const vdi::Header& header_of(BlockImage& image) {

@@ -20,12 +20,7 @@ constexpr uint64_t kGrain = 64 * 1024;
 Result<void> create(const std::string& path, uint64_t size,
                     std::map<std::string, std::string> options = {},
                     const std::string& backing = "") {
-  CreateOptions create;
-  create.path = path;
-  create.size = size;
-  create.options = std::move(options);
-  create.backing_file = backing;
-  return create_image("vmdk", create);
+  return testing::create_file("vmdk", path, size, std::move(options), backing);
 }
 
 template <class T>
