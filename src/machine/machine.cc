@@ -1,6 +1,8 @@
 #include "machine/machine.h"
 
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -71,6 +73,8 @@ Result<std::unique_ptr<Machine>> Machine::create(const MachineConfig& config,
 }
 
 Result<void> Machine::build() {
+  wakeup_ = UniqueFd(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wakeup_.valid()) return errno_error("eventfd");
   PlatformConfig platform_config;
   platform_config.tsc_hz = kTscHz;
   platform_config.serial = console_;
@@ -88,14 +92,14 @@ Result<void> Machine::build() {
   };
   events.reset = [this] {
     if (!stop_) {
-      stop_ = outcome(StopReason::kReset,
-                      "the guest reset the machine (a reboot, or a kernel panic with panic=N)");
+      stop_ = outcome(StopReason::kReset, "a reboot, or a kernel panic with panic=N");
     }
     vcpu_->cpu().request_stop();
   };
   events.after_access = [this] { update_interrupt_request(); };
   platform_ = std::make_unique<PcPlatform>(platform_config, timers_, tsc_, std::move(events));
   CELLA_TRY(platform_->attach());
+  platform_->firmware_setup();
 
   vcpu_ = std::make_unique<SoftVcpu>(memory_, *platform_, kTscHz / 1000, &Machine::read_tsc, this);
   tsc_.set_offset(&vcpu_->cpu().arch.tsc_offset);
@@ -142,6 +146,8 @@ Result<void> Machine::load_linux(BootConfig boot) {
 void Machine::request_stop() {
   stop_requested_.store(true, std::memory_order_relaxed);
   if (vcpu_) vcpu_->cpu().request_stop();
+  const uint64_t one = 1;
+  [[maybe_unused]] ssize_t written = ::write(wakeup_.get(), &one, sizeof(one));
 }
 
 void Machine::update_interrupt_request() {
@@ -171,8 +177,13 @@ void Machine::sleep_until_event(std::optional<uint64_t> deadline_ns) {
                                      : static_cast<int>(std::min<uint64_t>(
                                            (*deadline_ns - now + 999'999) / 1'000'000, 1000));
   }
-  pollfd fd{console_ != nullptr ? console_->input_fd() : -1, POLLIN, 0};
-  ::poll(&fd, 1, timeout_ms);  // EINTR (a signal) just ends the sleep early
+  pollfd fds[2] = {{console_ != nullptr ? console_->input_fd() : -1, POLLIN, 0},
+                   {wakeup_.get(), POLLIN, 0}};
+  ::poll(fds, 2, timeout_ms);  // EINTR (a signal) just ends the sleep early
+  if (fds[1].revents & POLLIN) {
+    uint64_t count;
+    [[maybe_unused]] ssize_t drained = ::read(wakeup_.get(), &count, sizeof(count));
+  }
 }
 
 bool Machine::wait_for_interrupt() {

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "base/clock.h"
+#include "base/file.h"
 #include "base/result.h"
 #include "devices/chardev.h"
 #include "devices/timer_queue.h"
@@ -106,6 +107,9 @@ class Machine {
 
   std::optional<RunOutcome> stop_;  // set by device events (power off, reset)
   std::atomic<bool> stop_requested_{false};
+  // Wakes a halted vCPU's poll() when request_stop() comes from another thread or a signal
+  // handler (an eventfd: writing it is async-signal-safe).
+  UniqueFd wakeup_;
 };
 
 const char* describe(StopReason reason);

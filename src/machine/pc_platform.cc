@@ -82,6 +82,15 @@ Result<void> PcPlatform::attach() {
   return ok();
 }
 
+void PcPlatform::firmware_setup() {
+  // Intel 8254 datasheet, control word: counter 0 (bits 7:6 = 00), LSB then MSB (5:4 = 11),
+  // mode 3 (3:1 = 011), binary; then the count 0, which means 65536.
+  constexpr uint8_t kCounter0Mode3 = 0x36;
+  port_write(devices::Pit8254::kPort + devices::Pit8254::kControlOffset, 1, kCounter0Mode3);
+  port_write(devices::Pit8254::kPort, 1, 0);
+  port_write(devices::Pit8254::kPort, 1, 0);
+}
+
 acpi::AcpiConfig PcPlatform::acpi_config() const {
   acpi::AcpiConfig acpi;
   acpi.cpus = 1;

@@ -68,6 +68,10 @@ class PcPlatform final : public x86::Platform {
 
   // Maps every device; an error means two devices claim the same range (a wiring bug).
   Result<void> attach();
+  // What PC firmware leaves behind for the kernel it boots, through the devices' registers:
+  // PIT counter 0 running in mode 3 with count 65536 (the 18.2 Hz BIOS tick), so the guest's
+  // first reprogramming does not start with a spurious IRQ0 edge.
+  void firmware_setup();
 
   // The ACPI description of this platform (machine/acpi/tables.h).
   acpi::AcpiConfig acpi_config() const;

@@ -478,15 +478,13 @@ TEST(Machine, PitIrq0ThroughThe8259OnLint0WakesHlt) {
   g.mov(r12, rax);
   start_pit_10ms(g);
   sleep_until_interrupt(g, handler, 'P', [&] { pic_eoi(g); });
-  // No lower bound on the sleep: see the disabled test below.
+  // No lower bound on the sleep here: the next test checks the first period.
   expect_woken(boot(g), 'P', std::chrono::milliseconds(0));
 }
 
-// As above, but the first IRQ0 should come at the end of the first period, as on a PC whose
-// firmware left counter 0 running. Disabled: Cella's PIT powers on with counter 0's OUT low
-// (mode 0, no count), so the mode 2 control word raises OUT and IRQ0 at once, within a
-// millisecond instead of 10 (devices/pit8254: PitChannel::reset, out() for mode 0 unloaded).
-TEST(Machine, DISABLED_PitFirstIrq0ComesAfterOnePeriod) {
+// As above, but the first IRQ0 comes at the end of the first period, as on a PC whose firmware
+// left counter 0 running (PcPlatform::firmware_setup): reprogramming it raises no early edge.
+TEST(Machine, PitFirstIrq0ComesAfterOnePeriod) {
   Guest g;
   Xbyak::Label handler;
   g.install_idt(0x20, handler);
@@ -545,11 +543,9 @@ TEST(Machine, SerialInputInterruptWakesHlt) {
 }
 
 // request_stop() from another thread ends run() while the vCPU sleeps in HLT with interrupts
-// enabled and nothing armed. Disabled: Machine::sleep_until_event() polls only the console
-// input, with no timeout when no timer is armed, and request_stop() does not wake that poll(),
-// so run() sleeps until the next console input (the watchdog's kick, 2 s later). A signal
-// that lands between wait_for_interrupt()'s stop check and poll() is lost the same way.
-TEST(Machine, DISABLED_RequestStopEndsAHaltedRun) {
+// enabled and nothing armed: its eventfd wakes the machine's poll(), which would otherwise wait
+// for console input (the watchdog's kick, 2 s later).
+TEST(Machine, RequestStopEndsAHaltedRun) {
   Guest g;
   Xbyak::Label spin;
   g.sti();
