@@ -45,12 +45,11 @@ all_tests() {
 # `cella run` reports that with exit status 2. (Like a real UART, the guest's serial driver
 # discards what arrives before it is opened, so scripts wait for the prompt.)
 console_session_panic() {
-  local fifo status_file
   kit amd64
   fifo=$(mktemp -u)
   status_file=$(mktemp)
   mkfifo "$fifo"
-  trap 'rm -f "$log" "$fifo" "$status_file"' EXIT
+  trap 'rm -f "$log" "${fifo:-}" "${status_file:-}"' EXIT
   { local code=0
     "$cella" run --kernel "$CELLA_KERNEL" --initrd "$CELLA_INITRD" \
       --append "console=ttyS0 panic=-1 quiet" <"$fifo" >"$log" 2>&1 || code=$?
