@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <charconv>
+#include <iterator>
 #include <string>
 
 #include "machine/machine.h"
@@ -57,21 +58,20 @@ void on_signal(int number) {
 }
 
 int exit_code(const machine::RunOutcome& outcome) {
-  switch (outcome.reason) {
-    case machine::StopReason::kPowerOff:
-      return run_exit::kPowerOff;
-    case machine::StopReason::kReset:
-      return run_exit::kGuestReset;
-    case machine::StopReason::kTripleFault:
-    case machine::StopReason::kHaltedForever:
-    case machine::StopReason::kUnsupported:
-      return run_exit::kGuestDied;
-    case machine::StopReason::kUserQuit:
-      return run_exit::kUserQuit;
-    case machine::StopReason::kStopRequested:
-      return 128 + g_signal.load();
-  }
-  return run_exit::kGuestDied;
+  // Indexed by machine::StopReason, in its order (docs/cli.md "Exit status").
+  static constexpr int kExitCodes[] = {
+      run_exit::kPowerOff,
+      run_exit::kGuestReset,
+      run_exit::kGuestDied,
+      run_exit::kGuestDied,
+      run_exit::kGuestDied,
+      run_exit::kUserQuit,
+      -1,
+  };
+  static_assert(std::size(kExitCodes) ==
+                static_cast<size_t>(machine::StopReason::kStopRequested) + 1);
+  if (outcome.reason == machine::StopReason::kStopRequested) return 128 + g_signal.load();
+  return kExitCodes[static_cast<size_t>(outcome.reason)];
 }
 
 int run(RunOptions& options) {

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <iterator>
 
 #include "base/file.h"
 #include "cpu/x86/state_dump.h"
@@ -26,23 +27,18 @@ RunOutcome outcome(StopReason reason, std::string detail) {
 }  // namespace
 
 const char* describe(StopReason reason) {
-  switch (reason) {
-    case StopReason::kPowerOff:
-      return "the guest powered off";
-    case StopReason::kReset:
-      return "the guest reset the machine";
-    case StopReason::kTripleFault:
-      return "triple fault: the vCPU shut down";
-    case StopReason::kHaltedForever:
-      return "the guest halted with interrupts disabled";
-    case StopReason::kUnsupported:
-      return "unsupported guest state";
-    case StopReason::kUserQuit:
-      return "stopped from the console";
-    case StopReason::kStopRequested:
-      return "stopped by a signal";
-  }
-  return "stopped";
+  // Indexed by StopReason, in its order.
+  static constexpr const char* kDescriptions[] = {
+      "the guest powered off",
+      "the guest reset the machine",
+      "triple fault: the vCPU shut down",
+      "the guest halted with interrupts disabled",
+      "unsupported guest state",
+      "stopped from the console",
+      "stopped by a signal",
+  };
+  static_assert(std::size(kDescriptions) == static_cast<size_t>(StopReason::kStopRequested) + 1);
+  return kDescriptions[static_cast<size_t>(reason)];
 }
 
 uint64_t Machine::GuestTsc::base() const {

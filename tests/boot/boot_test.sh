@@ -79,7 +79,34 @@ console_session_panic() {
   echo "console session: piped command ran, panic -> reset -> exit status 2"
 }
 
+# Options the machine cannot honour, and bad files, are refused with exit status 1 and a
+# message naming the problem; nothing boots.
+refused_options() {
+  local kernel=$log.kernel garbage=$log.garbage
+  printf 'not a kernel' >"$garbage"
+  kit amd64
+  expect_refusal() {
+    local message=$1 status=0
+    shift
+    "$cella" run "$@" </dev/null >"$log" 2>&1 || status=$?
+    [[ $status -eq 1 ]] || fail "cella run $* exited with $status, expected 1"
+    grep -q -- "$message" "$log" || fail "cella run $*: no message '$message'"
+  }
+  expect_refusal "runs one vCPU" --kernel "$CELLA_KERNEL" --cpus 4
+  expect_refusal "KVM engine is not available" --kernel "$CELLA_KERNEL" --engine kvm
+  expect_refusal "expected soft, kvm or auto" --kernel "$CELLA_KERNEL" --engine fast
+  expect_refusal "unknown unit" --kernel "$CELLA_KERNEL" --memory 512X
+  expect_refusal "outside 16 MiB" --kernel "$CELLA_KERNEL" --memory 8
+  expect_refusal "$garbage" --kernel "$garbage"
+  expect_refusal "not a Linux kernel" --kernel "$garbage"
+  expect_refusal "/nonexistent/vmlinuz" --kernel /nonexistent/vmlinuz
+  expect_refusal "/nonexistent/initrd" --kernel "$CELLA_KERNEL" --initrd /nonexistent/initrd
+  rm -f "$garbage" "$kernel"
+  echo "refused options: 9 cases exit 1 with a message"
+}
+
 case $case_name in
+  refused_options) refused_options ;;
   amd64_all_tests) all_tests amd64 512 ;;
   cloud_all_tests) all_tests cloud-amd64 384 ;;
   console_session_panic) console_session_panic ;;

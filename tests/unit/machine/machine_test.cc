@@ -467,24 +467,10 @@ void lapic_virtual_wire(Guest& g) {
 }
 
 // What Linux does: the 8259 set up first, then the PIT started with IRQ0 unmasked. The
-// interrupt reaches the handler of vector 0x20 through LINT0 in ExtINT mode.
-TEST(Machine, PitIrq0ThroughThe8259OnLint0WakesHlt) {
-  Guest g;
-  Xbyak::Label handler;
-  g.install_idt(0x20, handler);
-  lapic_virtual_wire(g);
-  init_8259(g);
-  g.rdtsc64();
-  g.mov(r12, rax);
-  start_pit_10ms(g);
-  sleep_until_interrupt(g, handler, 'P', [&] { pic_eoi(g); });
-  // No lower bound on the sleep here: the next test checks the first period.
-  expect_woken(boot(g), 'P', std::chrono::milliseconds(0));
-}
-
-// As above, but the first IRQ0 comes at the end of the first period, as on a PC whose firmware
-// left counter 0 running (PcPlatform::firmware_setup): reprogramming it raises no early edge.
-TEST(Machine, PitFirstIrq0ComesAfterOnePeriod) {
+// interrupt reaches the handler of vector 0x20 through LINT0 in ExtINT mode, at the end of the
+// first period: firmware left counter 0 running (PcPlatform::firmware_setup), so reprogramming
+// it raises no early edge.
+TEST(Machine, PitIrq0ThroughThe8259OnLint0WakesHltAfterOnePeriod) {
   Guest g;
   Xbyak::Label handler;
   g.install_idt(0x20, handler);
