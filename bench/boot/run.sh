@@ -34,6 +34,11 @@ time_boot() {
 cella_boot() {
   "$cella" run --kernel "$CELLA_KERNEL" --initrd "$CELLA_INITRD" --memory 512M --append "$append"
 }
+# The bzImage's own decompressor in the guest, as QEMU runs it.
+cella_guest_decompress_boot() {
+  "$cella" run --kernel "$CELLA_KERNEL" --initrd "$CELLA_INITRD" --memory 512M --append "$append" \
+    --guest-decompress
+}
 qemu_boot() {
   qemu-system-x86_64 -accel tcg -m 512 -nographic -no-reboot -nodefaults -serial stdio \
     -kernel "$CELLA_KERNEL" -initrd "$CELLA_INITRD" -append "$append"
@@ -42,19 +47,27 @@ qemu_boot() {
 best() { sort -n | head -n1; }
 seconds() { printf '%d.%03d' $(($1 / 1000)) $(($1 % 1000)); }
 
-declare -a cella_init cella_total qemu_init qemu_total
+declare -a cella_init cella_total guest_init guest_total qemu_init qemu_total
 for ((r = 0; r < rounds; ++r)); do
   read -r i t < <(time_boot cella_boot)
   cella_init+=("$i") cella_total+=("$t")
+  read -r i t < <(time_boot cella_guest_decompress_boot)
+  guest_init+=("$i") guest_total+=("$t")
   read -r i t < <(time_boot qemu_boot)
   qemu_init+=("$i") qemu_total+=("$t")
-  echo "round $((r + 1)): cella init $(seconds "${cella_init[r]}") s, qemu-tcg init $(seconds "${qemu_init[r]}") s" >&2
+  echo "round $((r + 1)): init after cella $(seconds "${cella_init[r]}") s," \
+    "cella --guest-decompress $(seconds "${guest_init[r]}") s, qemu-tcg $(seconds "${qemu_init[r]}") s" >&2
 done
-ci=$(printf '%s\n' "${cella_init[@]}" | best)
-ct=$(printf '%s\n' "${cella_total[@]}" | best)
-qi=$(printf '%s\n' "${qemu_init[@]}" | best)
-qt=$(printf '%s\n' "${qemu_total[@]}" | best)
+min() { printf '%s\n' "$@" | best; }
 ratio() { awk -v q="$1" -v c="$2" 'BEGIN { printf "%.2f", (c > 0 ? q / c : 0) }'; }
-echo "boot ($CELLA_KERNEL_VERSION, 512 MiB, best of $rounds)   cella      qemu-tcg   qemu/cella"
-echo "launch -> init                          $(seconds "$ci") s   $(seconds "$qi") s   $(ratio "$qi" "$ci")"
-echo "launch -> power off                     $(seconds "$ct") s   $(seconds "$qt") s   $(ratio "$qt" "$ct")"
+row() {  # label cella-ms qemu-ms
+  printf '%-34s %9s s %9s s %8s\n' "$1" "$(seconds "$2")" "$(seconds "$3")" "$(ratio "$3" "$2")"
+}
+qi=$(min "${qemu_init[@]}")
+qt=$(min "${qemu_total[@]}")
+echo "boot ($CELLA_KERNEL_VERSION, 512 MiB, best of $rounds)"
+printf '%-34s %11s %11s %8s\n' "" "cella" "qemu-tcg" "qemu/cella"
+row "launch -> init" "$(min "${cella_init[@]}")" "$qi"
+row "launch -> power off" "$(min "${cella_total[@]}")" "$qt"
+row "launch -> init, --guest-decompress" "$(min "${guest_init[@]}")" "$qi"
+row "launch -> off, --guest-decompress" "$(min "${guest_total[@]}")" "$qt"

@@ -138,6 +138,9 @@ void register_run_command(CLI::App& app) {
   cmd->add_option("--cpus", options->config.cpus, "number of vCPUs (1 in this version)")
       ->capture_default_str();
   cmd->add_option("--engine", options->engine, "soft, kvm or auto")->capture_default_str();
+  cmd->add_flag("--guest-decompress", options->config.decompress_in_guest,
+                "run a bzImage's own decompressor in the guest (slower; keeps its KASLR) "
+                "instead of unpacking the kernel on the host");
   cmd->add_flag("--stats", options->stats, "print guest instruction counts at exit");
   cmd->callback([options] {
     const int code = run(*options);

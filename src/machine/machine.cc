@@ -11,6 +11,7 @@
 #include "cpu/x86/state_dump.h"
 #include "machine/acpi/tables.h"
 #include "machine/boot/kernel_image.h"
+#include "machine/boot/kernel_payload.h"
 #include "machine/boot/linux_boot.h"
 #include "machine/memory_map.h"
 
@@ -122,6 +123,15 @@ Result<void> Machine::load_linux(BootConfig boot) {
   if (!kernel_file) return kernel_file.error().context(config_.kernel_path);
   auto kernel = parse_kernel(*kernel_file);
   if (!kernel) return kernel.error().context(config_.kernel_path);
+  if (!config_.decompress_in_guest) {
+    auto unpacked = unpack_bzimage_payload(*kernel);
+    if (!unpacked) return unpacked.error().context(config_.kernel_path);
+    if (*unpacked) {
+      auto elf = parse_kernel(**unpacked);
+      if (!elf) return elf.error().context(config_.kernel_path + ": the unpacked kernel");
+      kernel = std::move(elf);
+    }
+  }
   std::vector<uint8_t> initrd;
   if (!config_.initrd_path.empty()) {
     auto initrd_file = read_file(config_.initrd_path);

@@ -17,6 +17,9 @@ struct MachineConfig {
   uint64_t memory_bytes = 512ull << 20;
   unsigned cpus = 1;
   Engine engine = Engine::kAuto;
+  // A bzImage's compressed kernel is unpacked on the host and its ELF booted directly
+  // (machine/boot/kernel_payload.h); true runs the kernel's own decompressor in the guest.
+  bool decompress_in_guest = false;
 };
 
 }  // namespace cella::machine

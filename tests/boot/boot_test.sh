@@ -40,7 +40,8 @@ all_tests() {
   echo "$flavour: ${#expected[@]} guest tests pass, poweroff exit status 0"
 }
 
-# A scripted console session on a pipe, as `expect` would drive it: wait for the shell's prompt,
+# A scripted console session on a pipe, as `expect` would drive it (with the bzImage's own
+# decompressor running in the guest, --guest-decompress): wait for the shell's prompt,
 # type a command, read its answer, then make the kernel panic; with panic=-1 it reboots, and
 # `cella run` reports that with exit status 2. (Like a real UART, the guest's serial driver
 # discards what arrives before it is opened, so scripts wait for the prompt.)
@@ -51,7 +52,7 @@ console_session_panic() {
   mkfifo "$fifo"
   trap 'rm -f "$log" "${fifo:-}" "${status_file:-}"' EXIT
   { local code=0
-    "$cella" run --kernel "$CELLA_KERNEL" --initrd "$CELLA_INITRD" \
+    "$cella" run --kernel "$CELLA_KERNEL" --initrd "$CELLA_INITRD" --guest-decompress \
       --append "console=ttyS0 panic=-1 quiet" <"$fifo" >"$log" 2>&1 || code=$?
     echo "$code" >"$status_file"; } &
   local vm=$!

@@ -21,6 +21,8 @@ constexpr size_t kKernelAlignment = 0x230;
 constexpr size_t kRelocatableKernel = 0x234;
 constexpr size_t kXloadflags = 0x236;
 constexpr size_t kCmdlineSize = 0x238;
+constexpr size_t kPayloadOffset = 0x248;  // 2.08+
+constexpr size_t kPayloadLength = 0x24c;
 constexpr size_t kPrefAddress = 0x258;
 constexpr size_t kInitSize = 0x260;
 
@@ -73,6 +75,13 @@ Result<KernelImage> parse_bzimage(std::span<const uint8_t> file) {
   image.initrd_max = field<uint32_t>(file, kInitrdAddrMax);
   image.cmdline_max = field<uint32_t>(file, kCmdlineSize);
   image.initrd_above_4g = (xloadflags & kXlfCanBeAbove4g) != 0;
+  image.payload_offset = field<uint32_t>(file, kPayloadOffset);
+  image.payload_length = field<uint32_t>(file, kPayloadLength);
+  if (image.payload_offset > image.protected_mode_code.size() ||
+      image.payload_length > image.protected_mode_code.size() - image.payload_offset) {
+    return make_error("bzImage payload {:#x}+{:#x} lies outside its {:#x}-byte kernel",
+                      image.payload_offset, image.payload_length, image.protected_mode_code.size());
+  }
   if (image.alignment == 0 || !std::has_single_bit(image.alignment)) {
     return make_error("bzImage kernel_alignment {:#x} is not a power of two", image.alignment);
   }

@@ -39,6 +39,10 @@ struct KernelImage {
   uint64_t initrd_max = 0x37ffffff;       // initrd_addr_max: highest byte of an initrd
   uint64_t cmdline_max = 255;             // cmdline_size, without the terminating NUL
   bool initrd_above_4g = false;           // xloadflags XLF_CAN_BE_LOADED_ABOVE_4G
+  // bzImage: the compressed kernel inside protected_mode_code (payload_offset and
+  // payload_length, protocol 2.08+), which the kernel's own decompressor unpacks.
+  uint64_t payload_offset = 0;
+  uint64_t payload_length = 0;
 
   // bzImage: 64-bit entry at load address + 0x200 (boot protocol "64-bit BOOT PROTOCOL").
   // ELF: the physical entry point e_entry (vmlinux's ENTRY is phys_startup_64).
