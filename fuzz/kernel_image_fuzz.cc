@@ -1,17 +1,23 @@
-// Kernel files from a hostile user: parsing and boot planning must give an error or a plan
-// whose segments all lie in the guest's RAM, never crash.
+// Kernel files from a hostile user: parsing, unpacking a bzImage's payload on the host, and
+// boot planning must give an error or a plan whose segments all lie in the guest's RAM, never
+// crash.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <span>
 
+#include "machine/boot/kernel_payload.h"
 #include "machine/boot/linux_boot.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace cella::machine;
   auto image = parse_kernel(std::span(data, size));
   if (!image.ok()) return 0;
+  // The unpacked kernel is parsed as what it must be, an ELF.
+  if (auto unpacked = unpack_bzimage_payload(*image); unpacked.ok() && unpacked->has_value()) {
+    if (auto elf = parse_kernel(**unpacked); elf.ok()) image = std::move(elf);
+  }
   const std::vector<E820Entry> map{{0, 0x9fc00, E820Type::kRam},
                                    {0x100000, (256 << 20) - 0x100000, E820Type::kRam}};
   const uint8_t initrd[64] = {};
