@@ -107,6 +107,10 @@ refused_options() {
 }
 
 case $case_name in
+  terminal_session)
+    kit amd64
+    python3 "$repo/tests/boot/terminal_session.py" "$cella" "$CELLA_KERNEL" "$CELLA_INITRD"
+    ;;
   refused_options) refused_options ;;
   amd64_all_tests) all_tests amd64 512 ;;
   cloud_all_tests) all_tests cloud-amd64 384 ;;
