@@ -74,6 +74,7 @@ Result<void> Machine::build() {
   if (!wakeup_.valid()) return errno_error("eventfd");
   PlatformConfig platform_config;
   platform_config.tsc_hz = kTscHz;
+  platform_config.physical_address_bits = machine_cpuid_policy(kTscHz / 1000).physical_address_bits;
   platform_config.serial = console_;
   CELLA_TRY_ASSIGN(layout, plan_memory(config_.memory_bytes, pci::Ecam::kBytesPerBus));
   platform_config.below_4g_ram = layout.below_4g;

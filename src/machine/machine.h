@@ -66,8 +66,6 @@ class Machine {
   // From any thread or a signal handler: stop at the next slice boundary.
   void request_stop();
 
-  const PcPlatform& platform() const { return *platform_; }
-
  private:
   class GuestTsc final : public devices::TscSource {
    public:

@@ -184,12 +184,4 @@ bool PcPlatform::write_msr(uint32_t index, uint64_t value) {
   return ok;
 }
 
-void PcPlatform::reset() {
-  for (devices::Device* device : std::initializer_list<devices::Device*>{
-           &pic_, &ioapic_, &lapic_, &pit_, &port61_, &rtc_, &uart_, &i8042_, &port92_, &acpi_pm_,
-           &config_ports_, &ecam_}) {
-    device->reset();
-  }
-}
-
 }  // namespace cella::machine

@@ -53,8 +53,8 @@ struct PlatformConfig {
   uint64_t below_4g_ram = 0, above_4g_ram = 0;  // for the CMOS memory-size bytes
   uint64_t tsc_hz = 0;                          // the guest TSC (TSC-deadline timer) and the
                                                 // APIC timer's input clock (CPUID 15H)
-  unsigned physical_address_bits = 40;
-  devices::CharBackend* serial = nullptr;  // COM1's other end
+  unsigned physical_address_bits = 0;           // MAXPHYADDR, as the vCPU's CPUID says
+  devices::CharBackend* serial = nullptr;       // COM1's other end
 };
 
 class PcPlatform final : public x86::Platform {
@@ -86,8 +86,6 @@ class PcPlatform final : public x86::Platform {
 
   devices::Lapic& lapic() { return lapic_; }
   devices::Uart16550& serial() { return uart_; }
-  devices::AcpiPm& acpi_pm() { return acpi_pm_; }
-  void reset();  // a system reset: every device to its power-on state
 
   struct Metrics {
     uint64_t port_accesses = 0;

@@ -1,9 +1,7 @@
 #include "machine/soft_vcpu.h"
 
 namespace cella::machine {
-namespace {
-
-x86::CpuidPolicy machine_cpuid(uint32_t tsc_khz) {
+x86::CpuidPolicy machine_cpuid_policy(uint32_t tsc_khz) {
   // The machine has a local APIC with x2APIC and the TSC-deadline timer (devices/lapic).
   // Its TSC is host monotonic time at a fixed rate (Machine::GuestTsc): invariant.
   x86::CpuidPolicy policy = soft::soft_cpuid_policy(
@@ -13,11 +11,9 @@ x86::CpuidPolicy machine_cpuid(uint32_t tsc_khz) {
   return policy;
 }
 
-}  // namespace
-
 SoftVcpu::SoftVcpu(memory::GuestMemory& memory, x86::Platform& platform, uint32_t tsc_khz,
                    uint64_t (*read_tsc)(void*), void* context)
-    : walker_(memory), cpuid_(machine_cpuid(tsc_khz)) {
+    : walker_(memory), cpuid_(machine_cpuid_policy(tsc_khz)) {
   soft::CpuEnvironment environment;
   environment.read_tsc = read_tsc;
   environment.context = context;

@@ -13,6 +13,10 @@
 
 namespace cella::machine {
 
+// What the software CPU advertises in this machine: its own features, the local APIC's
+// (x2APIC, TSC deadline), the invariant TSC and its frequency (CPUID 15H/16H).
+x86::CpuidPolicy machine_cpuid_policy(uint32_t tsc_khz);
+
 class SoftVcpu {
  public:
   // `read_tsc(context)` is the guest's time-stamp counter before IA32_TSC writes.
@@ -20,7 +24,6 @@ class SoftVcpu {
            uint64_t (*read_tsc)(void*), void* context);
 
   soft::SoftCpu& cpu() { return *cpu_; }
-  const x86::CpuidPolicy& cpuid() const { return cpuid_; }
 
  private:
   soft::GuestPageWalker walker_;

@@ -83,7 +83,7 @@ console_session_panic() {
 # Options the machine cannot honour, and bad files, are refused with exit status 1 and a
 # message naming the problem; nothing boots.
 refused_options() {
-  local kernel=$log.kernel garbage=$log.garbage
+  local garbage=$log.garbage
   printf 'not a kernel' >"$garbage"
   kit amd64
   expect_refusal() {
@@ -102,7 +102,7 @@ refused_options() {
   expect_refusal "not a Linux kernel" --kernel "$garbage"
   expect_refusal "/nonexistent/vmlinuz" --kernel /nonexistent/vmlinuz
   expect_refusal "/nonexistent/initrd" --kernel "$CELLA_KERNEL" --initrd /nonexistent/initrd
-  rm -f "$garbage" "$kernel"
+  rm -f "$garbage"
   echo "refused options: 9 cases exit 1 with a message"
 }
 
