@@ -102,6 +102,12 @@ console_text() { tr -d '\r' <"$log"; }
 guest_value() { console_text | sed -n "s/^$1: //p" | tail -n1; }
 file_size() { stat -c %s "$1"; }
 checksum() { sha256sum "$1" | cut -d' ' -f1; }
+# Whether LENGTH bytes at OFFSET of an image read as zeros on the host (qemu-io).
+reads_zeros() {  # image format offset length
+  local output
+  output=$(qemu-io -r -f "$2" -c "read -P 0 $3 $4" "$1" 2>&1 || true)
+  grep -q "^read " <<<"$output" && ! grep -q "Pattern verification failed" <<<"$output"
+}
 image_clean() {  # image format
   qemu-img check -q -f "$2" "$1" || fail "qemu-img check finds $1 damaged"
   "$cella" img check -q -f "$2" "$1" || fail "cella img check finds $1 damaged"
@@ -127,8 +133,8 @@ fs_roundtrip() {
 }
 
 # An ext4 image made on the host (mkfs.ext4 -d) with files of random contents, nested folders,
-# a sparse file and a name with a space, converted to qcow2 by qemu-img. Prints the image path.
-host_tree=$work/tree
+# a sparse file and a name with a space, converted to qcow2 by qemu-img: $host_image.
+host_tree=$work/tree host_image=$work/host.qcow2
 make_host_disk() {
   mkdir -p "$host_tree/nested/deeper" "$host_tree/empty-folder"
   : >"$host_tree/empty"
@@ -138,10 +144,9 @@ make_host_disk() {
   head -c $((3 * 1024 * 1024)) /dev/urandom >"$host_tree/with space.bin"
   truncate -s 8M "$host_tree/sparse"
   head -c 5000 /dev/urandom | dd of="$host_tree/sparse" bs=4096 seek=1000 conv=notrunc status=none
-  mkfs.ext4 -q -F -L host-files -d "$host_tree" "$work/host.raw" 32M
-  qemu-img convert -f raw -O qcow2 "$work/host.raw" "$work/host.qcow2"
+  mkfs.ext4 -q -F -L host-files -d "$host_tree" "$work/host.raw" 32M >/dev/null
+  qemu-img convert -f raw -O qcow2 "$work/host.raw" "$host_image"
   rm -f "$work/host.raw"
-  echo "$work/host.qcow2"
 }
 host_sums() { (cd "$host_tree" && find . -type f | LC_ALL=C sort | tr '\n' '\0' | xargs -0 sha256sum); }
 check_tree_sums() {
@@ -155,12 +160,11 @@ check_tree_sums() {
 # The host's files read back in the guest (cloud flavour: ext4 is built into that kernel).
 host_disk() {
   kit cloud-amd64
-  local image
-  image=$(make_host_disk)
-  boot --disk "$image,format=qcow2" "cella.test=virtio/tree_sums"
+  make_host_disk
+  boot --disk "$host_image,format=qcow2" "cella.test=virtio/tree_sums"
   passed virtio/tree_sums
   check_tree_sums
-  image_clean "$image" qcow2
+  image_clean "$host_image" qcow2
   echo "host disk: $(guest_value tree-files) files read back with the host's sha256"
 }
 
@@ -168,14 +172,14 @@ host_disk() {
 # fail, the file system still mounts read-only and reads back; the image file is unchanged.
 read_only() {
   kit amd64
-  local image before
-  image=$(make_host_disk)
-  before=$(checksum "$image")
-  boot --disk "$image,format=qcow2,readonly=on" \
+  local before
+  make_host_disk
+  before=$(checksum "$host_image")
+  boot --disk "$host_image,format=qcow2,readonly=on" \
     "cella.test=virtio/disk_info,virtio/tree_sums cella.disks=vda:$((32 << 20)):ro"
   passed virtio/disk_info virtio/tree_sums
   check_tree_sums
-  [[ $(checksum "$image") == "$before" ]] || fail "the read-only image changed"
+  [[ $(checksum "$host_image") == "$before" ]] || fail "the read-only image changed"
   echo "read-only disk: size and state seen, writes refused, files read, image unchanged"
 }
 
@@ -221,10 +225,8 @@ print(sum(max(0,min(e,x["start"]+x["length"])-max(s,x["start"])) for x in json.l
     [[ $(data_in $((4 << 20)) $((8 << 20))) -eq 0 ]] ||
       fail "$format: the discarded MiB 4-8 still hold $(data_in $((4 << 20)) $((8 << 20))) bytes of data"
     [[ $(data_in 0 $((4 << 20))) -eq $((4 << 20)) ]] || fail "$format: MiB 0-4 lost data"
-    qemu-io -r -f "$format" -c "read -P 0 8M 4M" "$image" | grep -q "read 4194304/4194304" ||
-      fail "$format: MiB 8-12 do not read as zeros on the host"
-    qemu-io -r -f "$format" -c "read -P 0 0 1M" "$image" 2>&1 | grep -q "Pattern verification failed" ||
-      fail "$format: MiB 0-1 read as zeros on the host"
+    reads_zeros "$image" "$format" 8M 4M || fail "$format: MiB 8-12 do not read as zeros on the host"
+    if reads_zeros "$image" "$format" 0 4M; then fail "$format: MiB 0-4 read as zeros on the host"; fi
   done
   image_clean "$qcow2" qcow2
   echo "discard: qcow2 and raw deallocate discarded ranges; write-zeroes read back as zeros"
@@ -279,6 +281,27 @@ console_session() {
   echo "console session: a command typed on hvc0 ran, exit powered off"
 }
 
+# Debian's own userland (scripts/debian-rootfs: minbase bookworm) on a qcow2 overlay over the
+# cached image: root=/dev/vda rw, one command chrooted in it; its answers match the image's
+# package list, a file it writes lands in the overlay, and the cached image is untouched.
+debian_rootfs() {
+  kit amd64
+  eval "$("$repo/scripts/debian-rootfs" --cella "$cella" --print-env)"
+  local overlay=$work/overlay.qcow2 before
+  before=$(checksum "$CELLA_ROOTFS")
+  "$cella" img create -q -f qcow2 -b "$CELLA_ROOTFS" -F qcow2 "$overlay"
+  boot --disk "$overlay,format=qcow2" "root=/dev/vda rw cella.cmd=\"echo debian-version: \$(cat /etc/debian_version); echo packages: \$(dpkg -l | grep -c ^ii); echo written-by-guest >/root/cella-note; echo os: \$(. /etc/os-release; echo \$VERSION_CODENAME)\""
+  grep -q "^cella-cmd: exit status 0" "$log" || fail "the command inside Debian failed"
+  [[ $(guest_value debian-version) == 12.* ]] || fail "debian_version is '$(guest_value debian-version)', expected 12.x"
+  [[ $(guest_value os) == bookworm ]] || fail "os-release names '$(guest_value os)', expected bookworm"
+  [[ $(guest_value packages) -eq $CELLA_ROOTFS_PACKAGES ]] ||
+    fail "dpkg lists $(guest_value packages) packages, the image holds $CELLA_ROOTFS_PACKAGES"
+  image_clean "$overlay" qcow2
+  [[ $(checksum "$CELLA_ROOTFS") == "$before" ]] || fail "the cached root file system changed"
+  qemu-img compare -q "$overlay" "$CELLA_ROOTFS" && fail "the guest's write did not reach the overlay"
+  echo "debian rootfs: Debian $(guest_value debian-version) with $(guest_value packages) packages ran a command, wrote to its overlay"
+}
+
 # Bad --disk arguments are refused with exit status 1 and a message naming the problem;
 # nothing boots.
 refused_disks() {
@@ -302,6 +325,6 @@ refused_disks() {
 
 case $case_name in
   fs_roundtrip | host_disk | read_only | two_disks | discard | rng | virtio_console | \
-    console_session | refused_disks) "$case_name" ;;
+    console_session | debian_rootfs | refused_disks) "$case_name" ;;
   *) echo "unknown case '$case_name'" >&2; exit 1 ;;
 esac
