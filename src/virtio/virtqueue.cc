@@ -103,7 +103,8 @@ void Virtqueue::push(const DescriptorChain& chain, uint32_t written) {
 
 bool Virtqueue::needs_interrupt() {
   if (!enabled_) return false;
-  if (signalled_valid_ && used_index_ == signalled_used_) return false;  // nothing new
+  // Nothing pushed since the last interrupt (or since enable, when signalled_used_ is 0 too).
+  if (used_index_ == signalled_used_) return false;
   // 2.7.10 / 2.7.7: the used idx store must be visible before the driver's suppression fields
   // are read, or the driver may miss an interrupt it asked for: a full barrier.
   std::atomic_thread_fence(std::memory_order_seq_cst);
