@@ -146,6 +146,10 @@ Result<void> Machine::load_linux(BootConfig boot) {
     if (*unpacked) {
       auto elf = parse_kernel(**unpacked);
       if (!elf) return elf.error().context(config_.kernel_path + ": the unpacked kernel");
+      // The bzImage's header still describes this kernel; an ELF has no such header.
+      elf->cmdline_max = kernel->cmdline_max;
+      elf->initrd_max = kernel->initrd_max;
+      elf->initrd_above_4g = kernel->initrd_above_4g;
       kernel = std::move(elf);
     }
   }
