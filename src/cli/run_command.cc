@@ -9,6 +9,7 @@
 #include <iterator>
 #include <string>
 
+#include "cli/disk_spec.h"
 #include "machine/machine.h"
 
 namespace cella::cli {
@@ -18,6 +19,8 @@ struct RunOptions {
   machine::MachineConfig config;
   std::string memory = "512M";
   std::string engine = "auto";
+  std::vector<std::string> disks;
+  std::string console = "serial";
   bool stats = false;
 };
 
@@ -87,6 +90,20 @@ int run(RunOptions& options) {
     return run_exit::kCannotStart;
   }
   options.config.engine = *engine;
+  for (const std::string& spec : options.disks) {
+    auto disk = parse_disk_spec(spec);
+    if (!disk) {
+      fmt::print(stderr, "cella run: {}\n", disk.error().message());
+      return run_exit::kCannotStart;
+    }
+    options.config.disks.push_back(*disk);
+  }
+  auto console_device = parse_console_device(options.console);
+  if (!console_device) {
+    fmt::print(stderr, "cella run: {}\n", console_device.error().message());
+    return run_exit::kCannotStart;
+  }
+  options.config.console = *console_device;
 
   auto console = machine::StdioConsole::open(STDIN_FILENO, STDOUT_FILENO);
   if (!console) {
@@ -100,7 +117,8 @@ int run(RunOptions& options) {
     return run_exit::kCannotStart;
   }
   if ((*console)->interactive()) {
-    fmt::print(stderr, "cella: serial console on this terminal; Ctrl-A x quits, Ctrl-A h help\r\n");
+    fmt::print(stderr, "cella: {} console on this terminal; Ctrl-A x quits, Ctrl-A h help\r\n",
+               options.console);
   }
 
   g_running.store(vm->get());
@@ -141,6 +159,12 @@ void register_run_command(CLI::App& app) {
   cmd->add_flag("--guest-decompress", options->config.decompress_in_guest,
                 "run a bzImage's own decompressor in the guest (slower; keeps its KASLR) "
                 "instead of unpacking the kernel on the host");
+  cmd->add_option("--disk", options->disks,
+                  "a virtio-blk disk: PATH[,format=FMT][,readonly=on][,serial=ID] "
+                  "(repeatable: vda, vdb, ...; format probed when not given)");
+  cmd->add_option("--console", options->console,
+                  "the console device: serial (ttyS0) or virtio (hvc0)")
+      ->capture_default_str();
   cmd->add_flag("--stats", options->stats, "print guest instruction counts at exit");
   cmd->callback([options] {
     const int code = run(*options);

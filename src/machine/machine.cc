@@ -75,7 +75,8 @@ Result<void> Machine::build() {
   PlatformConfig platform_config;
   platform_config.tsc_hz = kTscHz;
   platform_config.physical_address_bits = machine_cpuid_policy(kTscHz / 1000).physical_address_bits;
-  platform_config.serial = console_;
+  const bool virtio_console = config_.console == ConsoleDevice::kVirtio;
+  platform_config.serial = virtio_console ? nullptr : console_;
   CELLA_TRY_ASSIGN(layout, plan_memory(config_.memory_bytes, pci::Ecam::kBytesPerBus));
   platform_config.below_4g_ram = layout.below_4g;
   platform_config.above_4g_ram = layout.above_4g;
@@ -101,8 +102,23 @@ Result<void> Machine::build() {
 
   vcpu_ = std::make_unique<SoftVcpu>(memory_, *platform_, kTscHz / 1000, &Machine::read_tsc, this);
   tsc_.set_offset(&vcpu_->cpu().arch.tsc_offset);
-  serial_input_ = std::make_unique<devices::CharInputQueue>(platform_->serial());
-  platform_->serial().set_on_receive_room([this] { serial_input_->pump(); });
+  // Devices write guest memory behind the CPU's back (disk reads into page-cache pages that
+  // may have held code): decoded code on those pages must go.
+  memory_.set_dma_write_observer(
+      [this](uint64_t physical, uint64_t size) { vcpu_->invalidate_code(physical, size); });
+
+  CELLA_TRY_ASSIGN(completions, devices::CompletionQueue::create());
+  completions_ = std::move(completions);
+  // A finished disk request ends the vCPU's slice, so its interrupt is not late.
+  completions_->set_kick([this] { vcpu_->cpu().request_stop(); });
+  CELLA_TRY_ASSIGN(pci_devices, PciDevices::create(config_, *platform_, memory_, *completions_,
+                                                   virtio_console ? console_ : nullptr));
+  pci_devices_ = std::move(pci_devices);
+  devices::CharFrontend& console_device =
+      virtio_console ? static_cast<devices::CharFrontend&>(*pci_devices_->console())
+                     : platform_->serial();
+  console_input_ = std::make_unique<devices::CharInputQueue>(console_device);
+  console_device.set_on_receive_room([this] { console_input_->pump(); });
 
   // ACPI tables in the reserved BIOS area below 1 MiB (guests find the RSDP there too).
   const acpi::AcpiBlob tables =
@@ -130,6 +146,10 @@ Result<void> Machine::load_linux(BootConfig boot) {
     if (*unpacked) {
       auto elf = parse_kernel(**unpacked);
       if (!elf) return elf.error().context(config_.kernel_path + ": the unpacked kernel");
+      // The bzImage's header still describes this kernel; an ELF has no such header.
+      elf->cmdline_max = kernel->cmdline_max;
+      elf->initrd_max = kernel->initrd_max;
+      elf->initrd_above_4g = kernel->initrd_above_4g;
       kernel = std::move(elf);
     }
   }
@@ -163,9 +183,10 @@ void Machine::update_interrupt_request() {
 }
 
 void Machine::service_devices() {
+  completions_->run_posted();
   timers_.run_due();
   if (console_ != nullptr) {
-    if (console_->read_input(*serial_input_) == StdioConsole::Input::kQuit && !stop_) {
+    if (console_->read_input(*console_input_) == StdioConsole::Input::kQuit && !stop_) {
       stop_ = outcome(StopReason::kUserQuit, "");
     }
     console_->flush();
@@ -184,9 +205,10 @@ void Machine::sleep_until_event(std::optional<uint64_t> deadline_ns) {
                                      : static_cast<int>(std::min<uint64_t>(
                                            (*deadline_ns - now + 999'999) / 1'000'000, 1000));
   }
-  pollfd fds[2] = {{console_ != nullptr ? console_->input_fd() : -1, POLLIN, 0},
-                   {wakeup_.get(), POLLIN, 0}};
-  ::poll(fds, 2, timeout_ms);  // EINTR (a signal) just ends the sleep early
+  pollfd fds[3] = {{console_ != nullptr ? console_->input_fd() : -1, POLLIN, 0},
+                   {wakeup_.get(), POLLIN, 0},
+                   {completions_->fd(), POLLIN, 0}};
+  ::poll(fds, 3, timeout_ms);  // EINTR (a signal) just ends the sleep early
   if (fds[1].revents & POLLIN) {
     uint64_t count;
     [[maybe_unused]] ssize_t drained = ::read(wakeup_.get(), &count, sizeof(count));

@@ -4,9 +4,11 @@
 // resets, dies, or the host stops it.
 //
 // The run loop is single-threaded: the vCPU runs in slices of at most kSliceInstructions, and
-// between slices (and whenever the guest halts) the machine fires the device timers that are
-// due, reads console input, flushes console output and hands the local APIC's interrupts to
-// the vCPU. A halted vCPU sleeps in poll() until the next timer deadline or console input.
+// between slices (and whenever the guest halts) the machine runs the completions of device
+// I/O threads (disk requests), fires the device timers that are due, reads console input,
+// flushes console output and hands the local APIC's interrupts to the vCPU. A halted vCPU
+// sleeps in poll() until the next timer deadline, console input or an I/O completion; a
+// completion also ends the running slice early.
 #pragma once
 
 #include <atomic>
@@ -19,10 +21,12 @@
 #include "base/file.h"
 #include "base/result.h"
 #include "devices/chardev.h"
+#include "devices/io_thread.h"
 #include "devices/timer_queue.h"
 #include "machine/boot/linux_boot.h"
 #include "machine/machine_config.h"
 #include "machine/pc_platform.h"
+#include "machine/pci_devices.h"
 #include "machine/soft_vcpu.h"
 #include "machine/stdio_console.h"
 #include "memory/guest_memory.h"
@@ -101,7 +105,11 @@ class Machine {
   GuestTsc tsc_{clock_};
   std::unique_ptr<PcPlatform> platform_;
   std::unique_ptr<SoftVcpu> vcpu_;
-  std::unique_ptr<devices::CharInputQueue> serial_input_;
+  // Before the PCI devices: their I/O threads post here until they are gone.
+  std::unique_ptr<devices::CompletionQueue> completions_;
+  std::unique_ptr<PciDevices> pci_devices_;
+  // Console input, queued for the device the console is on (UART or virtio-console).
+  std::unique_ptr<devices::CharInputQueue> console_input_;
 
   std::optional<RunOutcome> stop_;  // set by device events (power off, reset)
   std::atomic<bool> stop_requested_{false};

@@ -1,5 +1,7 @@
 #include "machine/pc_platform.h"
 
+#include "base/log.h"
+#include "devices/lapic/msi_message.h"
 #include "machine/memory_map.h"
 
 namespace cella::machine {
@@ -89,6 +91,51 @@ void PcPlatform::firmware_setup() {
   port_write(devices::Pit8254::kPort + devices::Pit8254::kControlOffset, 1, kCounter0Mode3);
   port_write(devices::Pit8254::kPort, 1, 0);
   port_write(devices::Pit8254::kPort, 1, 0);
+}
+
+Result<devices::IrqLine> PcPlatform::attach_pci_function(uint8_t slot, pci::ConfigSpace& config,
+                                                         devices::Device& bar_window) {
+  CELLA_TRY(pci_bus_.add(slot, 0, config));
+  config.set_bar_listener([this, &bar_window](const pci::BarChange& change) {
+    if (change.kind == pci::BarKind::kIo) return;  // no port I/O BARs on these functions
+    if (change.old_base) (void)mmio_.remove(*change.old_base);
+    if (!change.new_base) return;
+    if (auto mapped = mmio_.add(*change.new_base, change.size, bar_window); !mapped) {
+      ++metrics_.bar_conflicts;
+      log::warn("pci: {} BAR {} at {:#x} overlaps another device; it stays unmapped",
+                bar_window.name(), change.index, *change.new_base);
+    }
+  });
+  // Firmware's job (PCI Firmware 3.2 2.x: resources assigned before the OS loads): each
+  // memory BAR gets a naturally aligned address in the 32-bit window, then decoding is on.
+  for (unsigned bar = 0; bar < pci::kBarCount; ++bar) {
+    const uint16_t reg = static_cast<uint16_t>(pci::reg::kBar0 + 4 * bar);
+    const uint32_t original = config.u32(reg);
+    config.write(reg, 4, 0xffffffff);  // PCI Local Bus 3.0 6.2.5.1: sizing
+    const uint32_t sized = config.u32(reg);
+    config.write(reg, 4, original);
+    if (sized == 0 || (sized & 1) != 0) continue;  // absent, or port I/O
+    const uint64_t size = (uint64_t{~(sized & ~0xfu)} + 1) & 0xffffffff;
+    const uint64_t base = (next_bar_address_ + size - 1) & ~(size - 1);
+    if (size == 0 || base + size - 1 > memory_map::kPciWindow32Last) {
+      return make_error("pci: no room for BAR {} of slot {} in the 32-bit window", bar, slot);
+    }
+    config.write(reg, 4, static_cast<uint32_t>(base));
+    next_bar_address_ = base + size;
+  }
+  config.write(pci::reg::kCommand, 2, pci::kCommandMemorySpace | pci::kCommandBusMaster);
+  return pci_bus_.intx_line(router_, slot, 0);
+}
+
+void PcPlatform::send_msi(uint64_t address, uint32_t data) {
+  const std::optional<devices::ApicMessage> message = devices::decode_msi(address, data);
+  if (!message) {
+    ++metrics_.stray_msi_writes;
+    return;
+  }
+  ++metrics_.msi_messages;
+  apic_bus_.send(*message);
+  accessed();  // the local APIC may have an interrupt for the vCPU now
 }
 
 acpi::AcpiConfig PcPlatform::acpi_config() const {

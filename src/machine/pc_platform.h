@@ -35,8 +35,10 @@
 #include "devices/timer_queue.h"
 #include "devices/uart16550/uart16550.h"
 #include "machine/acpi/tables.h"
+#include "machine/memory_map.h"
 #include "pci/config_access.h"
 #include "pci/host_bridge.h"
+#include "pci/msi_sink.h"
 #include "pci/pci_bus.h"
 
 namespace cella::machine {
@@ -57,7 +59,7 @@ struct PlatformConfig {
   devices::CharBackend* serial = nullptr;       // COM1's other end
 };
 
-class PcPlatform final : public x86::Platform {
+class PcPlatform final : public x86::Platform, public pci::MsiSink {
  public:
   // `tsc` is the guest's time stamp counter (the local APIC's TSC-deadline mode).
   PcPlatform(const PlatformConfig& config, devices::TimerQueue& timers,
@@ -72,6 +74,17 @@ class PcPlatform final : public x86::Platform {
   // PIT counter 0 running in mode 3 with count 65536 (the 18.2 Hz BIOS tick), so the guest's
   // first reprogramming does not start with a spurious IRQ0 edge.
   void firmware_setup();
+
+  // Plugs a PCI function into `slot` of bus 0 (1-31): registers its configuration space, wires
+  // its INTx pin through the _PRT routing to the IOAPIC, and maps `bar_window` on the MMIO
+  // bus wherever its memory BARs decode. Like PC firmware, the platform places the BARs in
+  // the 32-bit PCI window and enables memory decoding, so the guest finds them assigned.
+  // Returns the function's INTx line.
+  Result<devices::IrqLine> attach_pci_function(uint8_t slot, pci::ConfigSpace& config,
+                                               devices::Device& bar_window);
+
+  // pci::MsiSink: an MSI/MSI-X write becomes a message on the APIC bus (SDM Vol. 3A 11.11).
+  void send_msi(uint64_t address, uint32_t data) override;
 
   // The ACPI description of this platform (machine/acpi/tables.h).
   acpi::AcpiConfig acpi_config() const;
@@ -92,6 +105,9 @@ class PcPlatform final : public x86::Platform {
     uint64_t mmio_accesses = 0;
     uint64_t unclaimed_port_accesses = 0;  // open bus
     uint64_t unclaimed_mmio_accesses = 0;
+    uint64_t msi_messages = 0;
+    uint64_t stray_msi_writes = 0;  // MSI writes outside the interrupt window
+    uint64_t bar_conflicts = 0;     // BARs the guest placed over another device
   };
   const Metrics& metrics() const { return metrics_; }
 
@@ -149,6 +165,7 @@ class PcPlatform final : public x86::Platform {
   pci::Ecam ecam_{pci_bus_};
 
   std::vector<std::unique_ptr<devices::DeviceWindow>> windows_;
+  uint64_t next_bar_address_ = memory_map::kPciWindow32First;
   Metrics metrics_;
 
   static constexpr uint8_t kIoapicId = 1;  // after the boot CPU's APIC ID 0

@@ -24,6 +24,9 @@ class SoftVcpu {
            uint64_t (*read_tsc)(void*), void* context);
 
   soft::SoftCpu& cpu() { return *cpu_; }
+  // A device wrote guest memory (DMA): decoded code on those pages is stale. Call between
+  // slices, never while the CPU runs.
+  void invalidate_code(uint64_t physical, uint64_t size) { code_.invalidate_range(physical, size); }
 
  private:
   soft::GuestPageWalker walker_;

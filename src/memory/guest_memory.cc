@@ -15,8 +15,10 @@ GuestMemory::~GuestMemory() {
   release();
 }
 
-GuestMemory::GuestMemory(GuestMemory&& other) noexcept : regions_(std::move(other.regions_)) {
+GuestMemory::GuestMemory(GuestMemory&& other) noexcept
+    : regions_(std::move(other.regions_)), dma_observer_(std::move(other.dma_observer_)) {
   other.regions_.clear();
+  other.dma_observer_ = nullptr;
 }
 
 GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
@@ -24,6 +26,8 @@ GuestMemory& GuestMemory::operator=(GuestMemory&& other) noexcept {
     release();
     regions_ = std::move(other.regions_);
     other.regions_.clear();
+    dma_observer_ = std::move(other.dma_observer_);
+    other.dma_observer_ = nullptr;
   }
   return *this;
 }

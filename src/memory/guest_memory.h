@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -55,6 +56,15 @@ class GuestMemory {
   std::span<const RamRegion> regions() const { return regions_; }
   uint64_t ram_size() const;
 
+  // Device writes (DMA) that bypass the CPUs: a device that wrote guest RAM through a host
+  // pointer calls note_dma_write(), which tells the observer (the machine invalidates the
+  // software CPU's decoded code on those pages). One observer; an empty function removes it.
+  using DmaWriteObserver = std::function<void(uint64_t physical, uint64_t size)>;
+  void set_dma_write_observer(DmaWriteObserver observer) { dma_observer_ = std::move(observer); }
+  void note_dma_write(uint64_t physical, uint64_t size) const {
+    if (dma_observer_ && size != 0) dma_observer_(physical, size);
+  }
+
  private:
   const RamRegion* region_of(uint64_t physical) const {
     // Machines have a handful of regions (below and above the 4 GiB hole); the CPU's TLB
@@ -67,6 +77,7 @@ class GuestMemory {
   void release();
 
   std::vector<RamRegion> regions_;  // sorted by guest_physical
+  DmaWriteObserver dma_observer_;
 };
 
 }  // namespace cella::memory

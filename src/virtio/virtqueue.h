@@ -71,7 +71,10 @@ class Virtqueue {
   const QueueLayout& layout() const { return layout_; }
 
   // The next available chain, nullopt when the driver has made none available since the last
-  // pop, or an Error when the driver broke the rules above.
+  // pop, or an Error when the driver broke the rules above. Indirect descriptors (2.7.5.3) are
+  // accepted whether or not VIRTIO_F_INDIRECT_DESC was negotiated: the queue does not know the
+  // features, and a driver that uses them anyway breaks no host invariant. Zero-length
+  // descriptors are allowed and produce no segment.
   Result<std::optional<DescriptorChain>> pop();
   // Returns `chain` to the driver with `written` bytes written to its writable segments (the
   // used element's len, 2.7.8). Chains may be pushed in any order.
@@ -87,16 +90,32 @@ class Virtqueue {
   uint16_t last_available() const { return last_available_; }
   uint16_t used_index() const { return used_index_; }
 
-  // A "virtqueue" section: enabled, layout, event_idx, last_available, used_index, and the
-  // used index at the last interrupt. load() re-checks the layout against guest memory.
+  // A "virtqueue" section: enabled, layout, event_idx, last_available, used_index, the used
+  // index at the last interrupt, and whether notifications are wanted. load() re-checks the
+  // layout against guest memory.
   void save(snapshot::StateWriter& out) const;
   Result<void> load(snapshot::StateReader& in);
 
  private:
+  // Host views of the three areas, checked to be RAM at enable()/load() (they do not move while
+  // the queue is enabled).
+  struct Rings {
+    uint8_t* descriptors = nullptr;
+    uint8_t* available = nullptr;
+    uint8_t* used = nullptr;
+  };
+  Result<Rings> map(const QueueLayout& layout) const;
+  uint16_t load_available_index() const;  // acquire: the ring entries it covers are visible
+  // Walks the chain that starts at `head` (virtqueue_chain.cc).
+  Result<DescriptorChain> read_chain(uint16_t head) const;
+  Result<void> add_segments(uint64_t guest, uint32_t length, std::vector<Segment>& out) const;
+
   memory::GuestMemory* memory_;
   QueueLayout layout_;
+  Rings rings_;
   bool enabled_ = false;
   bool event_idx_ = false;
+  bool notifications_ = true;     // the device's last set_notifications()
   uint16_t last_available_ = 0;   // the next available ring entry the device will read
   uint16_t used_index_ = 0;       // the device's used idx (free-running)
   uint16_t signalled_used_ = 0;   // used_index_ when the driver was last interrupted
