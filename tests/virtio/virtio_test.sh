@@ -102,6 +102,14 @@ console_text() { tr -d '\r' <"$log"; }
 guest_value() { console_text | sed -n "s/^$1: //p" | tail -n1; }
 file_size() { stat -c %s "$1"; }
 checksum() { sha256sum "$1" | cut -d' ' -f1; }
+# Bytes in [START, END) of an image that `qemu-img map` reports with data (KIND data) or
+# backed by host storage (KIND offset).
+mapped_bytes() {  # image format kind start end
+  qemu-img map -f "$2" --output=json "$1" | python3 -c 'import json, sys
+kind, start, end = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+print(sum(max(0, min(end, e["start"] + e["length"]) - max(start, e["start"]))
+          for e in json.load(sys.stdin) if (e["data"] if kind == "data" else "offset" in e)))' "$3" "$4" "$5"
+}
 # Whether LENGTH bytes at OFFSET of an image read as zeros on the host (qemu-io).
 reads_zeros() {  # image format offset length
   local output
@@ -207,27 +215,24 @@ two_disks() {
 # MiB 8-12 and data in MiB 0-4.
 discard() {
   kit amd64
-  local qcow2=$work/discard.qcow2 raw=$work/discard.raw image format
+  local qcow2=$work/discard.qcow2 raw=$work/discard.raw
   "$cella" img create -q -f qcow2 "$qcow2" 32M
   truncate -s 32M "$raw"
   boot --disk "$qcow2,format=qcow2" --disk "$raw,format=raw" "cella.test=virtio/discard"
   passed virtio/discard
+  local image format mib=$((1 << 20))
   for image in "$qcow2:qcow2" "$raw:raw"; do
     format=${image##*:} image=${image%:*}
-    local map
-    map=$(qemu-img map -f "$format" --output=json "$image")
-    # Bytes with data in [start, end) according to the map.
-    data_in() {
-      python3 -c 'import json,sys
-s,e=int(sys.argv[1]),int(sys.argv[2])
-print(sum(max(0,min(e,x["start"]+x["length"])-max(s,x["start"])) for x in json.load(sys.stdin) if x["data"]))' "$1" "$2" <<<"$map"
-    }
-    [[ $(data_in $((4 << 20)) $((8 << 20))) -eq 0 ]] ||
-      fail "$format: the discarded MiB 4-8 still hold $(data_in $((4 << 20)) $((8 << 20))) bytes of data"
-    [[ $(data_in 0 $((4 << 20))) -eq $((4 << 20)) ]] || fail "$format: MiB 0-4 lost data"
+    [[ $(mapped_bytes "$image" "$format" data $((4 * mib)) $((8 * mib))) -eq 0 ]] ||
+      fail "$format: the discarded MiB 4-8 still hold data"
+    [[ $(mapped_bytes "$image" "$format" data 0 $((4 * mib))) -eq $((4 * mib)) ]] ||
+      fail "$format: MiB 0-4 lost data"
     reads_zeros "$image" "$format" 8M 4M || fail "$format: MiB 8-12 do not read as zeros on the host"
     if reads_zeros "$image" "$format" 0 4M; then fail "$format: MiB 0-4 read as zeros on the host"; fi
   done
+  # qcow2 clusters that only read as zeros but keep their host clusters were not deallocated.
+  [[ $(mapped_bytes "$qcow2" qcow2 offset $((4 * mib)) $((8 * mib))) -eq 0 ]] ||
+    fail "qcow2: the discarded MiB 4-8 keep host clusters"
   image_clean "$qcow2" qcow2
   echo "discard: qcow2 and raw deallocate discarded ranges; write-zeroes read back as zeros"
 }
