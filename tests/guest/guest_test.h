@@ -1,6 +1,6 @@
-// Shared helpers of the guest test programs (static binaries in the default initramfs; see
-// docs/guest-kit.md). Each program checks the virtual machine from the inside and exits 0 when
-// every check passed; CHECK prints what failed.
+// Shared helpers of the guest test programs (in the default initramfs, linked against the glibc
+// packed beside them; see docs/guest-kit.md). Each program checks the virtual machine from the
+// inside and exits 0 when every check passed; CHECK prints what failed.
 #pragma once
 
 #include <stdio.h>
