@@ -102,6 +102,10 @@ Result<void> Machine::build() {
 
   vcpu_ = std::make_unique<SoftVcpu>(memory_, *platform_, kTscHz / 1000, &Machine::read_tsc, this);
   tsc_.set_offset(&vcpu_->cpu().arch.tsc_offset);
+  // Devices write guest memory behind the CPU's back (disk reads into page-cache pages that
+  // may have held code): decoded code on those pages must go.
+  memory_.set_dma_write_observer(
+      [this](uint64_t physical, uint64_t size) { vcpu_->invalidate_code(physical, size); });
 
   CELLA_TRY_ASSIGN(completions, devices::CompletionQueue::create());
   completions_ = std::move(completions);
@@ -142,6 +146,10 @@ Result<void> Machine::load_linux(BootConfig boot) {
     if (*unpacked) {
       auto elf = parse_kernel(**unpacked);
       if (!elf) return elf.error().context(config_.kernel_path + ": the unpacked kernel");
+      // The bzImage's header still describes this kernel; an ELF has no such header.
+      elf->cmdline_max = kernel->cmdline_max;
+      elf->initrd_max = kernel->initrd_max;
+      elf->initrd_above_4g = kernel->initrd_above_4g;
       kernel = std::move(elf);
     }
   }
