@@ -63,7 +63,8 @@ class Virtqueue {
 
   // The driver enabled the queue (queue_enable = 1) with `layout`; `event_idx` is whether
   // VIRTIO_F_EVENT_IDX (2.7.10) was negotiated. Refuses a size that is not a power of two in
-  // [1, 32768], misaligned areas, or areas that are not entirely in RAM.
+  // [1, 32768], misaligned areas, or areas that are not entirely in one RAM region (the areas'
+  // sizes count the EVENT_IDX fields, which the 2.7 table always includes).
   Result<void> enable(const QueueLayout& layout, bool event_idx);
   // Back to the disabled state of a device reset: no layout, indices zero.
   void reset();
@@ -77,14 +78,16 @@ class Virtqueue {
   // descriptors are allowed and produce no segment.
   Result<std::optional<DescriptorChain>> pop();
   // Returns `chain` to the driver with `written` bytes written to its writable segments (the
-  // used element's len, 2.7.8). Chains may be pushed in any order.
+  // used element's len, 2.7.8; clamped to the chain's writable bytes). Chains may be pushed in
+  // any order. Reports those bytes to GuestMemory's DMA-write observer before publishing.
   void push(const DescriptorChain& chain, uint32_t written);
   // Whether the driver asked for an interrupt for the chains pushed since the last call that
   // returned true: with EVENT_IDX, whether the used index passed used_event (2.7.10); without,
-  // unless VIRTQ_AVAIL_F_NO_INTERRUPT is set (2.7.7).
+  // unless VIRTQ_AVAIL_F_NO_INTERRUPT is set (2.7.7). False when nothing was pushed since.
   bool needs_interrupt();
   // Device-side notification suppression (2.7.7, 2.7.10): with EVENT_IDX, avail_event tells the
-  // driver to notify on its next buffer; without, VIRTQ_USED_F_NO_NOTIFY is cleared or set.
+  // driver to notify on its next buffer (and pop() keeps it there while notifications are
+  // wanted); without, VIRTQ_USED_F_NO_NOTIFY is cleared or set.
   void set_notifications(bool wanted);
 
   uint16_t last_available() const { return last_available_; }

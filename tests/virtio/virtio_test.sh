@@ -9,7 +9,7 @@
 #     cases hold on a reference; development only (CTest registers the cella form). The cella
 #     binary is still used for `cella img`.
 # Cases: fs_roundtrip host_disk read_only two_disks discard rng virtio_console console_session
-#        debian_rootfs refused_disks
+#        debian_rootfs refused_disks intx
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 case_name=${1:?usage: virtio_test.sh CASE CELLA_BINARY}
@@ -307,6 +307,23 @@ debian_rootfs() {
   echo "debian rootfs: Debian $(guest_value debian-version) with $(guest_value packages) packages ran a command, wrote to its overlay"
 }
 
+# The INTx fallback: with `pci=nomsi` the guest's drivers cannot enable MSI-X, so the devices
+# interrupt through INTA# and the IOAPIC (level-triggered, _PRT routing); a file system is made
+# and written, and the rng is read, on those interrupts alone.
+intx() {
+  kit amd64
+  local image=$work/intx.qcow2
+  "$cella" img create -q -f qcow2 "$image" 64M
+  boot --disk "$image,format=qcow2" \
+    'pci=nomsi cella.cmd="/tests/virtio/fs_write && /tests/virtio/rng && grep virtio /proc/interrupts"'
+  grep -q "^cella-cmd: exit status 0" "$log" || fail "the disk or rng test failed on INTx"
+  [[ -n $(guest_value fs-digest) ]] || fail "fs_write printed no digest"
+  console_text | grep -q "IO-APIC.*fasteoi.*virtio" || fail "the virtio devices do not use IOAPIC lines"
+  if console_text | grep -q "PCI-MSI.*virtio"; then fail "a virtio device used MSI despite pci=nomsi"; fi
+  image_clean "$image" qcow2
+  echo "intx: disk and rng work on level-triggered INTx through the IOAPIC"
+}
+
 # Bad --disk arguments are refused with exit status 1 and a message naming the problem;
 # nothing boots.
 refused_disks() {
@@ -330,6 +347,6 @@ refused_disks() {
 
 case $case_name in
   fs_roundtrip | host_disk | read_only | two_disks | discard | rng | virtio_console | \
-    console_session | debian_rootfs | refused_disks) "$case_name" ;;
+    console_session | debian_rootfs | refused_disks | intx) "$case_name" ;;
   *) echo "unknown case '$case_name'" >&2; exit 1 ;;
 esac
