@@ -96,7 +96,8 @@ PciTransport::PciTransport(VirtioDevice& device, memory::GuestMemory& memory, pc
               device_class(device.type()) ? device_class(device.type())->subclass : uint8_t{0},
           .revision = layout::kRevision,
           .subsystem_vendor_id = layout::kVendorId,
-          .subsystem_id = static_cast<uint16_t>(device.type()),
+          .subsystem_id = static_cast<uint16_t>(layout::kSubsystemIdBase +
+                                                static_cast<uint16_t>(device.type())),
       }),
       msi_(msi) {}
 
