@@ -36,7 +36,10 @@ void PciTransport::save(snapshot::StateWriter& out) const {
 
 Result<void> PciTransport::load(snapshot::StateReader& in) {
   CELLA_TRY(in.begin_section("virtio-pci", kStateVersion));
-  reset();
+  // Back to the reset state, except the MSI-X capability: its bytes (the enable and function
+  // mask bits) are configuration space state, restored with the PCI bus, possibly already.
+  reset_device();
+  last_error_.clear();
   CELLA_TRY_ASSIGN(device_feature_select, in.u32());
   CELLA_TRY_ASSIGN(driver_feature_select, in.u32());
   CELLA_TRY_ASSIGN(driver_features, in.u64());
