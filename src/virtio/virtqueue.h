@@ -79,6 +79,11 @@ class Virtqueue {
   // Returns `chain` to the driver with `written` bytes written to its writable segments (the
   // used element's len, 2.7.8). Chains may be pushed in any order.
   void push(const DescriptorChain& chain, uint32_t written);
+  // The device wrote `segment` besides the leading bytes push() reports (virtio-blk's status
+  // byte after a short transfer): tells the memory's DMA write observer.
+  void note_written(const Segment& segment) const {
+    memory_->note_dma_write(segment.guest, segment.length);
+  }
   // Whether the driver asked for an interrupt for the chains pushed since the last call that
   // returned true: with EVENT_IDX, whether the used index passed used_event (2.7.10); without,
   // unless VIRTQ_AVAIL_F_NO_INTERRUPT is set (2.7.7).

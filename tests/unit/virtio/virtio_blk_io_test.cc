@@ -203,6 +203,28 @@ TEST_F(BlkIoTest, ReadOnlyImageMakesAReadOnlyDevice) {
             status_of(Status::kIoError));
 }
 
+TEST_F(BlkIoTest, StatusByteIsReportedAsADmaWriteAfterAShortTransfer) {
+  start();
+  std::vector<std::pair<uint64_t, uint64_t>> writes;
+  memory_.set_dma_write_observer(
+      [&writes](uint64_t guest, uint64_t bytes) { writes.emplace_back(guest, bytes); });
+  auto covered = [&writes](uint64_t guest) {
+    return std::any_of(writes.begin(), writes.end(), [guest](const auto& w) {
+      return guest >= w.first && guest < w.first + w.second;
+    });
+  };
+  // A read past the end writes only the status byte, behind an untouched 512-byte buffer
+  // (the software CPU must drop decoded code on the status byte's page).
+  EXPECT_EQ(run({RequestType::kIn, kDiskSectors, {{kBuffers, 512, true}}}).status,
+            status_of(Status::kIoError));
+  EXPECT_TRUE(covered(status_at(0)));
+  writes.clear();
+  EXPECT_EQ(run({RequestType::kGetId, 0, {{kBuffers, 64, true}}}).status, status_of(Status::kOk));
+  EXPECT_TRUE(covered(status_at(0)));
+  EXPECT_TRUE(covered(kBuffers + blk_spec::kIdBytes - 1));
+  memory_.set_dma_write_observer({});
+}
+
 TEST_F(BlkIoTest, UnknownRequestTypesAreUnsupported) {
   start();
   for (uint32_t type : {2u, 7u, 10u, 14u, 0x80000000u, 0xffffffffu}) {
