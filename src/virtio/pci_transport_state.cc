@@ -68,14 +68,16 @@ Result<void> PciTransport::load(snapshot::StateReader& in) {
     CELLA_TRY_ASSIGN(descriptors, in.u64());
     CELLA_TRY_ASSIGN(available, in.u64());
     CELLA_TRY_ASSIGN(used, in.u64());
-    if (size > queue.max_size) {
+    CELLA_TRY(queue.queue.load(in));
+    // A driver may write any queue_size before it enables the queue (enabling then fails);
+    // only an enabled queue must fit the device's maximum.
+    if (queue.queue.enabled() && size > queue.max_size) {
       return make_error("{}: queue size {} in the snapshot exceeds {}", name_, size,
                         queue.max_size);
     }
     queue.size = size;
     queue.msix_vector = msix_vector;
     queue.layout = {size, descriptors, available, used};
-    CELLA_TRY(queue.queue.load(in));
   }
   CELLA_TRY(msix_->load(in));
   if (active) {

@@ -299,6 +299,29 @@ TEST_F(TransportTest, SnapshotOfAnActiveDeviceContinuesInAFreshTransport) {
   EXPECT_EQ(messages_for(0), 2u);
 }
 
+TEST_F(TransportTest, SnapshotKeepsAnOversizedSizeOfADisabledQueue) {
+  attach(rng_);
+  ASSERT_TRUE(driver_->negotiate_offered(0));
+  driver_->select_queue(0);
+  driver_->write_common(common::kQueueSize, 4096, 2);  // above the maximum, not enabled yet
+  snapshot::StateWriter out;
+  transport_->save(out);
+  VirtioRng restored_rng;
+  auto created = PciTransport::create(restored_rng, memory_, &msi_);
+  ASSERT_TRUE(created.ok());
+  snapshot::StateReader in(out.data());
+  auto loaded = (*created)->load(in);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message();
+  transport_ = std::move(*created);
+  driver_->rebind(*transport_);
+  driver_->select_queue(0);
+  EXPECT_EQ(driver_->read_common(common::kQueueSize, 2), 4096u);
+  // Enabling it is still refused.
+  driver_->configure_queue(FakeDriver::contiguous_layout(queue_base(0), 4096));
+  driver_->write_common(common::kQueueEnable, 1, 2);
+  EXPECT_NE(driver_->status() & status::kDeviceNeedsReset, 0);
+}
+
 TEST_F(TransportTest, SnapshotOfAnotherDeviceTypeIsRefused) {
   attach(console_);
   snapshot::StateWriter out;
