@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -292,10 +293,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         stack = {};  // one writer per image: the old disk lets go of its lock first
         Stack restored = make_stack(fd, memory, work, msi, read_only);
         snapshot::StateReader in(out.data());
-        if (!restored.transport->config_space().load(in).ok() ||
-            !restored.transport->load(in).ok() || !in.at_end()) {
+        Result<void> loaded = restored.transport->config_space().load(in);
+        if (loaded.ok()) loaded = restored.transport->load(in);
+        if (!loaded.ok()) {
+          std::fprintf(stderr, "snapshot not restored: %s\n", loaded.error().message().c_str());
           __builtin_trap();
         }
+        if (!in.at_end()) __builtin_trap();
         stack = std::move(restored);
         break;
       }
