@@ -11,6 +11,9 @@ namespace cella::virtio::pci_layout {
 inline constexpr uint16_t kVendorId = 0x1af4;
 inline constexpr uint16_t kDeviceIdBase = 0x1040;
 inline constexpr uint8_t kRevision = 1;  // 4.1.2.1: non-transitional devices have revision >= 1
+// 4.1.2.1: a non-transitional device's subsystem device ID is 0x40 or higher (legacy drivers
+// match a subsystem ID equal to the device type); Cella uses 0x40 + type.
+inline constexpr uint16_t kSubsystemIdBase = 0x40;
 
 // Virtio 1.2 4.1.4: struct virtio_pci_cap, a vendor-specific capability (ID 09h).
 inline constexpr uint8_t kVendorCapabilityId = 0x09;

@@ -96,7 +96,8 @@ PciTransport::PciTransport(VirtioDevice& device, memory::GuestMemory& memory, pc
               device_class(device.type()) ? device_class(device.type())->subclass : uint8_t{0},
           .revision = layout::kRevision,
           .subsystem_vendor_id = layout::kVendorId,
-          .subsystem_id = static_cast<uint16_t>(device.type()),
+          .subsystem_id = static_cast<uint16_t>(layout::kSubsystemIdBase +
+                                                static_cast<uint16_t>(device.type())),
       }),
       msi_(msi) {}
 
@@ -307,6 +308,11 @@ void PciTransport::set_status(uint8_t value) {
   accepted = static_cast<uint8_t>((accepted & ~status::kDeviceNeedsReset) |
                                   (status_ & status::kDeviceNeedsReset));
   status_ = accepted;
+  if ((added & status::kDriverOk) != 0 && (status_ & status::kDeviceNeedsReset) != 0) {
+    // 2.1.2: the device needed a reset before DRIVER_OK, when it could not notify; a driver
+    // that now relies on the device hears about it at once.
+    interrupt(config_msix_vector_, layout::kIsrConfig);
+  }
   if ((status_ & status::kDriverOk) != 0 && (status_ & status::kFeaturesOk) != 0 && !active_ &&
       (status_ & status::kDeviceNeedsReset) == 0) {
     active_ = true;

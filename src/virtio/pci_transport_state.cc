@@ -36,7 +36,10 @@ void PciTransport::save(snapshot::StateWriter& out) const {
 
 Result<void> PciTransport::load(snapshot::StateReader& in) {
   CELLA_TRY(in.begin_section("virtio-pci", kStateVersion));
-  reset();
+  // Back to the reset state, except the MSI-X capability: its bytes (the enable and function
+  // mask bits) are configuration space state, restored with the PCI bus, possibly already.
+  reset_device();
+  last_error_.clear();
   CELLA_TRY_ASSIGN(device_feature_select, in.u32());
   CELLA_TRY_ASSIGN(driver_feature_select, in.u32());
   CELLA_TRY_ASSIGN(driver_features, in.u64());
@@ -65,14 +68,16 @@ Result<void> PciTransport::load(snapshot::StateReader& in) {
     CELLA_TRY_ASSIGN(descriptors, in.u64());
     CELLA_TRY_ASSIGN(available, in.u64());
     CELLA_TRY_ASSIGN(used, in.u64());
-    if (size > queue.max_size) {
+    CELLA_TRY(queue.queue.load(in));
+    // A driver may write any queue_size before it enables the queue (enabling then fails);
+    // only an enabled queue must fit the device's maximum.
+    if (queue.queue.enabled() && size > queue.max_size) {
       return make_error("{}: queue size {} in the snapshot exceeds {}", name_, size,
                         queue.max_size);
     }
     queue.size = size;
     queue.msix_vector = msix_vector;
     queue.layout = {size, descriptors, available, used};
-    CELLA_TRY(queue.queue.load(in));
   }
   CELLA_TRY(msix_->load(in));
   if (active) {

@@ -81,6 +81,11 @@ class Virtqueue {
   // used element's len, 2.7.8; clamped to the chain's writable bytes). Chains may be pushed in
   // any order. Reports those bytes to GuestMemory's DMA-write observer before publishing.
   void push(const DescriptorChain& chain, uint32_t written);
+  // The device wrote `segment` besides the leading bytes push() reports (virtio-blk's status
+  // byte after a short transfer): tells the memory's DMA write observer.
+  void note_written(const Segment& segment) const {
+    memory_->note_dma_write(segment.guest, segment.length);
+  }
   // Whether the driver asked for an interrupt for the chains pushed since the last call that
   // returned true: with EVENT_IDX, whether the used index passed used_event (2.7.10); without,
   // unless VIRTQ_AVAIL_F_NO_INTERRUPT is set (2.7.7). False when nothing was pushed since.

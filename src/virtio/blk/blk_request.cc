@@ -92,7 +92,7 @@ std::optional<BlkRequest> parse_blk_request(const DescriptorChain& chain) {
   BlkRequest request;
   // The status byte is the last device-writable byte (5.2.6).
   const std::vector<Segment> status = slice(chain.writable, chain.writable_bytes - 1, 1);
-  request.status = status.front().host;
+  request.status = status.front();
   uint8_t header[blk_spec::kHeaderSize];
   request.header_complete = copy_from(chain.readable, 0, header) == sizeof(header);
   if (!request.header_complete) return request;

@@ -38,7 +38,7 @@ struct BlkRequest {
   bool header_complete = false;  // false: the chain is shorter than the 16-byte header
   std::vector<Segment> data;     // IN/GET_ID: writable bytes before the status byte;
                                  // OUT/DISCARD/WRITE_ZEROES: readable bytes after the header
-  uint8_t* status = nullptr;     // the last device-writable byte
+  Segment status;                // the last device-writable byte
 };
 
 // The request in `chain`, or nullopt when the chain has no device-writable byte for the status

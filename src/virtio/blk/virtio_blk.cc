@@ -98,8 +98,11 @@ void VirtioBlk::complete(const DescriptorChain& chain, const BlkRequest& request
   if (result.status == Status::kIoError && !result.error.empty()) {
     log::debug("virtio-blk {}: I/O error: {}", image_->path(), result.error);
   }
-  *request.status = static_cast<uint8_t>(result.status);
+  *request.status.host = static_cast<uint8_t>(result.status);
   Virtqueue& queue = transport_->queue(0);
+  // push() reports the leading `written` bytes to the DMA observer; the status byte sits after
+  // the whole data buffer, which a failed or short request did not fill.
+  queue.note_written(request.status);
   // 5.2.6: len covers the data written and the status byte.
   queue.push(chain, result.written + 1);
   transport_->used_buffers(0);

@@ -89,10 +89,11 @@ Result<void> MemoryImage::discard(uint64_t offset, uint64_t length) {
   return ok();
 }
 
-Result<void> MemoryImage::write_zeroes(uint64_t offset, uint64_t length, bool /*may_unmap*/) {
+Result<void> MemoryImage::write_zeroes(uint64_t offset, uint64_t length, bool may_unmap) {
   CELLA_TRY(check_range("write-zeroes", offset, length));
   if (read_only_) return make_error("{}: read-only", name_);
   ++zero_writes;
+  if (may_unmap) ++unmapping_zero_writes;
   const std::vector<uint8_t> zeros(cluster_, 0);
   for (uint64_t at = offset; at < offset + length;) {
     const uint64_t index = at / cluster_;

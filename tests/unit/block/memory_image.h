@@ -45,9 +45,10 @@ class MemoryImage : public BlockImage {
   void set_backing_image(MemoryImage* backing) { backing_ = backing; }
   State state(uint64_t cluster_index) const { return states_[cluster_index]; }
   uint64_t count(State state) const;
-  uint64_t bytes_written = 0;      // through write()
-  uint64_t zero_writes = 0;        // write_zeroes() calls
-  uint64_t compressed_writes = 0;  // write_compressed() calls
+  uint64_t bytes_written = 0;          // through write()
+  uint64_t zero_writes = 0;            // write_zeroes() calls
+  uint64_t unmapping_zero_writes = 0;  // write_zeroes() calls that allowed deallocation
+  uint64_t compressed_writes = 0;      // write_compressed() calls
   uint64_t flushes = 0;
 
  private:
