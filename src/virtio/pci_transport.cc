@@ -59,15 +59,6 @@ constexpr uint64_t kTransportFeatures = feature_bit(feature::kVersion1) |
                                         feature_bit(feature::kIndirectDescriptors) |
                                         feature_bit(feature::kEventIndex);
 
-void put_le(uint8_t* out, uint64_t value, unsigned size) {
-  for (unsigned i = 0; i < size; ++i) out[i] = static_cast<uint8_t>(value >> (8 * i));
-}
-uint64_t get_le(const uint8_t* in, unsigned size) {
-  uint64_t value = 0;
-  for (unsigned i = 0; i < size; ++i) value |= uint64_t{in[i]} << (8 * i);
-  return value;
-}
-
 bool inside(uint64_t offset, size_t size, uint64_t base, uint64_t length) {
   return offset >= base && offset - base + size <= length;
 }
@@ -172,7 +163,7 @@ uint64_t PciTransport::read_common(uint64_t offset, unsigned size) const {
   // The structure's current bytes; any access width reads the bytes it covers.
   std::array<uint8_t, layout::common::kSize> bytes{};
   auto put = [&](uint64_t field, uint64_t value, unsigned width) {
-    put_le(&bytes[field], value, width);
+    fill_access({&bytes[field], width}, value);
   };
   put(layout::common::kDeviceFeatureSelect, device_feature_select_, 4);
   put(layout::common::kDeviceFeature,
@@ -195,7 +186,7 @@ uint64_t PciTransport::read_common(uint64_t offset, unsigned size) const {
     put(layout::common::kQueueDevice, queue->layout.used, 8);
   }
   // 4.1.4.3.2: queue_size reads 0 for a queue_select past the last queue.
-  return get_le(&bytes[offset], size);
+  return access_value({&bytes[offset], size});
 }
 
 void PciTransport::write_common(uint64_t offset, unsigned size, uint64_t value) {
@@ -205,14 +196,14 @@ void PciTransport::write_common(uint64_t offset, unsigned size, uint64_t value) 
     // Merge the written bytes into the field's current value (a 64-bit address may arrive as
     // two 32-bit halves, 4.1.3.1).
     uint8_t bytes[8];
-    put_le(bytes, read_common(field.offset, field.size), field.size);
+    fill_access({bytes, field.size}, read_common(field.offset, field.size));
     for (unsigned i = 0; i < size; ++i) {
       const uint64_t at = offset + i;
       if (at >= field.offset && at < field.offset + field.size) {
         bytes[at - field.offset] = static_cast<uint8_t>(value >> (8 * i));
       }
     }
-    const uint64_t merged = get_le(bytes, field.size);
+    const uint64_t merged = access_value({bytes, field.size});
     switch (field.offset) {
       case layout::common::kDeviceFeatureSelect:
         device_feature_select_ = static_cast<uint32_t>(merged);

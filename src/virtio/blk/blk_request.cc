@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "base/bits.h"
 #include "virtio/segments.h"
 
 namespace cella::virtio {
@@ -11,12 +12,6 @@ using blk_spec::RequestType;
 using blk_spec::Status;
 
 namespace {
-
-uint64_t load_le(const uint8_t* bytes, unsigned size) {
-  uint64_t value = 0;
-  for (unsigned i = 0; i < size; ++i) value |= uint64_t{bytes[i]} << (8 * i);
-  return value;
-}
 
 BlkResult failed(Status status, std::string error = {}) {
   return BlkResult{status, 0, std::move(error)};
@@ -64,8 +59,8 @@ BlkResult discard_or_zero(block::BlockImage& image, const BlkLimits& limits,
   std::vector<uint8_t> raw(bytes);
   copy_from(request.data, 0, raw);
   for (uint64_t at = 0; at < bytes; at += blk_spec::kRangeSize) {
-    const BlkRange range{load_le(&raw[at], 8), static_cast<uint32_t>(load_le(&raw[at + 8], 4)),
-                         static_cast<uint32_t>(load_le(&raw[at + 12], 4))};
+    const BlkRange range{load_le<uint64_t>(&raw[at]), load_le<uint32_t>(&raw[at + 8]),
+                         load_le<uint32_t>(&raw[at + 12])};
     // 5.2.6.2: unknown flags, or UNMAP on a discard, are unsupported; too many sectors or a
     // range off the disk is an I/O error.
     const uint32_t allowed_flags = zeroes ? blk_spec::kRangeFlagUnmap : 0;
@@ -96,8 +91,8 @@ std::optional<BlkRequest> parse_blk_request(const DescriptorChain& chain) {
   uint8_t header[blk_spec::kHeaderSize];
   request.header_complete = copy_from(chain.readable, 0, header) == sizeof(header);
   if (!request.header_complete) return request;
-  request.type = static_cast<uint32_t>(load_le(header, 4));
-  request.sector = load_le(header + 8, 8);
+  request.type = load_le<uint32_t>(header);
+  request.sector = load_le<uint64_t>(header + 8);
   switch (static_cast<RequestType>(request.type)) {
     case RequestType::kIn:
     case RequestType::kGetId:

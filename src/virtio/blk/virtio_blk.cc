@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "base/bits.h"
 #include "base/log.h"
 
 namespace cella::virtio {
@@ -10,10 +11,6 @@ using blk_spec::RequestType;
 using blk_spec::Status;
 
 namespace {
-
-void store_le(uint8_t* out, uint64_t value, unsigned size) {
-  for (unsigned i = 0; i < size; ++i) out[i] = static_cast<uint8_t>(value >> (8 * i));
-}
 
 // Discard and write-zeroes limits: one range per request (Linux splits larger ones), up to
 // 4 GiB - 512 bytes each (the num_sectors field is 32 bits).
@@ -34,19 +31,19 @@ VirtioBlk::VirtioBlk(std::unique_ptr<block::BlockImage> image, devices::WorkQueu
   limits_.serial = options.serial.substr(0, blk_spec::kIdBytes);
 
   namespace config = blk_spec::config;
-  store_le(&config_[config::kCapacity], limits_.capacity_sectors, 8);
+  store_le<uint64_t>(&config_[config::kCapacity], limits_.capacity_sectors);
   // A chain holds the header and the status byte besides the data segments.
-  store_le(&config_[config::kSegMax], kQueueSize - 2, 4);
-  store_le(&config_[config::kBlockSize], blk_spec::kSectorSize, 4);
-  store_le(&config_[config::kMaxDiscardSectors], limits_.max_discard_sectors, 4);
-  store_le(&config_[config::kMaxDiscardSegments], limits_.max_discard_segments, 4);
+  store_le<uint32_t>(&config_[config::kSegMax], uint32_t{kQueueSize} - 2);
+  store_le<uint32_t>(&config_[config::kBlockSize], static_cast<uint32_t>(blk_spec::kSectorSize));
+  store_le<uint32_t>(&config_[config::kMaxDiscardSectors], limits_.max_discard_sectors);
+  store_le<uint32_t>(&config_[config::kMaxDiscardSegments], limits_.max_discard_segments);
   // Discards at the image's allocation granularity free whole clusters.
   const uint64_t cluster_sectors =
       std::max<uint64_t>(image_->cluster_size() / blk_spec::kSectorSize, 1);
-  store_le(&config_[config::kDiscardSectorAlignment], std::min<uint64_t>(cluster_sectors, 1u << 16),
-           4);
-  store_le(&config_[config::kMaxWriteZeroesSectors], limits_.max_write_zeroes_sectors, 4);
-  store_le(&config_[config::kMaxWriteZeroesSegments], limits_.max_write_zeroes_segments, 4);
+  store_le<uint32_t>(&config_[config::kDiscardSectorAlignment],
+                     static_cast<uint32_t>(std::min<uint64_t>(cluster_sectors, 1u << 16)));
+  store_le<uint32_t>(&config_[config::kMaxWriteZeroesSectors], limits_.max_write_zeroes_sectors);
+  store_le<uint32_t>(&config_[config::kMaxWriteZeroesSegments], limits_.max_write_zeroes_segments);
   config_[config::kWriteZeroesMayUnmap] = 1;
 }
 
