@@ -141,17 +141,9 @@ Result<void> Machine::load_linux(BootConfig boot) {
   auto kernel = parse_kernel(*kernel_file);
   if (!kernel) return kernel.error().context(config_.kernel_path);
   if (!config_.decompress_in_guest) {
-    auto unpacked = unpack_bzimage_payload(*kernel);
+    auto unpacked = unpack_bzimage_kernel(*kernel);
     if (!unpacked) return unpacked.error().context(config_.kernel_path);
-    if (*unpacked) {
-      auto elf = parse_kernel(**unpacked);
-      if (!elf) return elf.error().context(config_.kernel_path + ": the unpacked kernel");
-      // The bzImage's header still describes this kernel; an ELF has no such header.
-      elf->cmdline_max = kernel->cmdline_max;
-      elf->initrd_max = kernel->initrd_max;
-      elf->initrd_above_4g = kernel->initrd_above_4g;
-      kernel = std::move(elf);
-    }
+    if (*unpacked) kernel = std::move(**unpacked);
   }
   std::vector<uint8_t> initrd;
   if (!config_.initrd_path.empty()) {

@@ -122,4 +122,15 @@ Result<std::optional<std::vector<uint8_t>>> unpack_bzimage_payload(const KernelI
   return std::optional<std::vector<uint8_t>>();
 }
 
+Result<std::optional<KernelImage>> unpack_bzimage_kernel(const KernelImage& bzimage) {
+  CELLA_TRY_ASSIGN(unpacked, unpack_bzimage_payload(bzimage));
+  if (!unpacked) return std::optional<KernelImage>();
+  auto elf = parse_kernel(*unpacked);
+  if (!elf) return elf.error().context("the unpacked kernel");
+  elf->cmdline_max = bzimage.cmdline_max;
+  elf->initrd_max = bzimage.initrd_max;
+  elf->initrd_above_4g = bzimage.initrd_above_4g;
+  return std::optional<KernelImage>(std::move(*elf));
+}
+
 }  // namespace cella::machine

@@ -22,4 +22,9 @@ namespace cella::machine {
 inline constexpr uint64_t kMaximumKernelBytes = 1ull << 30;
 Result<std::optional<std::vector<uint8_t>>> unpack_bzimage_payload(const KernelImage& kernel);
 
+// The kernel to boot in place of `bzimage`: its unpacked payload parsed as an ELF, carrying the
+// limits only the bzImage's setup header records (an ELF has none): the command line size and
+// where an initrd may go. nullopt when the payload is left to the guest (as above).
+Result<std::optional<KernelImage>> unpack_bzimage_kernel(const KernelImage& bzimage);
+
 }  // namespace cella::machine

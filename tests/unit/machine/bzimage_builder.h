@@ -1,6 +1,9 @@
-// A synthetic bzImage for boot-protocol tests: the setup header fields a test sets, and a
-// protected-mode kernel of patterned bytes (Documentation/arch/x86/boot.rst offsets).
+// Synthetic kernels for boot-protocol tests: a bzImage with the setup header fields a test sets
+// and a protected-mode kernel of patterned bytes (Documentation/arch/x86/boot.rst offsets), and
+// a vmlinux-like ELF with one loadable segment.
 #pragma once
+
+#include <elf.h>
 
 #include <cstdint>
 #include <cstring>
@@ -44,6 +47,33 @@ inline std::vector<uint8_t> make_bzimage(const BzImageFields& f) {
   store_le<uint64_t>(&file[0x258], f.pref_address);
   store_le<uint32_t>(&file[0x260], f.init_size);
   for (size_t i = 0; i < f.code_size; ++i) file[(f.setup_sects + 1) * 512 + i] = uint8_t(i * 7);
+  return file;
+}
+
+// An ELF64 executable with one PT_LOAD segment of `code_size` bytes at physical `paddr` (the
+// last byte 0xcc) and the entry point `entry`.
+inline std::vector<uint8_t> make_elf(uint64_t paddr, uint64_t entry, size_t code_size) {
+  std::vector<uint8_t> file(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + code_size, 0);
+  Elf64_Ehdr header{};
+  std::memcpy(header.e_ident, ELFMAG, SELFMAG);
+  header.e_ident[EI_CLASS] = ELFCLASS64;
+  header.e_ident[EI_DATA] = ELFDATA2LSB;
+  header.e_type = ET_EXEC;
+  header.e_machine = EM_X86_64;
+  header.e_entry = entry;
+  header.e_phoff = sizeof(Elf64_Ehdr);
+  header.e_phentsize = sizeof(Elf64_Phdr);
+  header.e_phnum = 1;
+  Elf64_Phdr ph{};
+  ph.p_type = PT_LOAD;
+  ph.p_offset = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
+  ph.p_vaddr = 0xffffffff81000000;
+  ph.p_paddr = paddr;
+  ph.p_filesz = code_size;
+  ph.p_memsz = code_size + 0x1000;
+  std::memcpy(file.data(), &header, sizeof(header));
+  std::memcpy(file.data() + sizeof(header), &ph, sizeof(ph));
+  file.back() = 0xcc;
   return file;
 }
 

@@ -112,5 +112,25 @@ TEST(KernelPayload, PayloadOutsideTheKernelIsRefused) {
   EXPECT_NE(kernel.error().message().find("payload"), std::string::npos);
 }
 
+// The ELF booted in place of a bzImage keeps the limits of the bzImage's header: Debian's
+// kernels accept 2047 bytes of command line, while an ELF alone would allow only 255.
+TEST(KernelPayload, TheUnpackedKernelKeepsTheHeadersLimits) {
+  const std::vector<uint8_t> elf = make_elf(0x1000000, 0x1000000, 0x2000);
+  const KernelImage bzimage = kernel_with(gzip(elf));
+  ASSERT_EQ(bzimage.cmdline_max, 2047u);
+  auto unpacked = unpack_bzimage_kernel(bzimage);
+  ASSERT_TRUE(unpacked) << unpacked.error().message();
+  ASSERT_TRUE(*unpacked);
+  EXPECT_EQ((*unpacked)->kind, KernelImage::Kind::kElf);
+  EXPECT_EQ((*unpacked)->elf_entry, 0x1000000u);
+  EXPECT_EQ((*unpacked)->cmdline_max, 2047u);
+  EXPECT_EQ((*unpacked)->initrd_max, bzimage.initrd_max);
+  EXPECT_EQ((*unpacked)->initrd_above_4g, bzimage.initrd_above_4g);
+  // A payload that unpacks to something that is not a kernel ELF is an error naming it.
+  auto not_elf = unpack_bzimage_kernel(kernel_with(gzip(std::vector<uint8_t>(4096, 0x5a))));
+  ASSERT_FALSE(not_elf);
+  EXPECT_NE(not_elf.error().message().find("unpacked kernel"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace cella::machine

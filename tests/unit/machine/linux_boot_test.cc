@@ -6,12 +6,10 @@
 #include <elf.h>
 #include <gtest/gtest.h>
 
-#include <cstdlib>
 #include <cstring>
 #include <map>
 
 #include "base/bits.h"
-#include "base/file.h"
 #include "machine/boot/zero_page.h"
 #include "tests/unit/machine/bzimage_builder.h"
 
@@ -217,31 +215,6 @@ TEST(LinuxBoot, RefusesLongCommandLinesAndBadMemoryMaps) {
   EXPECT_FALSE(plan_linux_boot(*image, {no_low_ram, "", {}, 0}).ok());
 }
 
-std::vector<uint8_t> make_elf(uint64_t paddr, uint64_t entry, size_t code_size) {
-  std::vector<uint8_t> file(sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr) + code_size, 0);
-  Elf64_Ehdr header{};
-  std::memcpy(header.e_ident, ELFMAG, SELFMAG);
-  header.e_ident[EI_CLASS] = ELFCLASS64;
-  header.e_ident[EI_DATA] = ELFDATA2LSB;
-  header.e_type = ET_EXEC;
-  header.e_machine = EM_X86_64;
-  header.e_entry = entry;
-  header.e_phoff = sizeof(Elf64_Ehdr);
-  header.e_phentsize = sizeof(Elf64_Phdr);
-  header.e_phnum = 1;
-  Elf64_Phdr ph{};
-  ph.p_type = PT_LOAD;
-  ph.p_offset = sizeof(Elf64_Ehdr) + sizeof(Elf64_Phdr);
-  ph.p_vaddr = 0xffffffff81000000;
-  ph.p_paddr = paddr;
-  ph.p_filesz = code_size;
-  ph.p_memsz = code_size + 0x1000;
-  std::memcpy(file.data(), &header, sizeof(header));
-  std::memcpy(file.data() + sizeof(header), &ph, sizeof(ph));
-  file.back() = 0xcc;
-  return file;
-}
-
 TEST(LinuxBoot, BootsAVmlinuxAtItsPhysicalEntry) {
   auto image = parse_kernel(make_elf(0x1000000, 0x1000000, 0x2000));
   ASSERT_TRUE(image.ok()) << image.error().message();
@@ -263,23 +236,6 @@ TEST(LinuxBoot, BootsAVmlinuxAtItsPhysicalEntry) {
   auto beyond_ram = parse_kernel(make_elf(0x8000000, 0x8000000, 0x2000));
   ASSERT_TRUE(beyond_ram.ok());
   EXPECT_FALSE(plan_linux_boot(*beyond_ram, {pc_memory_map(64 << 20), "", {}, 0}).ok());
-}
-
-// The stock kernel itself, when the guest kit has fetched it (CELLA_KERNEL, as printed by
-// scripts/guest-kit --print-env; the boot tests set it).
-TEST(LinuxBoot, DebianKernelFromTheGuestKit) {
-  const char* path = std::getenv("CELLA_KERNEL");
-  if (path == nullptr) GTEST_SKIP() << "CELLA_KERNEL not set";
-  auto file = read_file(path);
-  ASSERT_TRUE(file.ok()) << file.error().message();
-  auto image = parse_kernel(*file);
-  ASSERT_TRUE(image.ok()) << image.error().message();
-  EXPECT_EQ(image->kind, KernelImage::Kind::kBzImage);
-  EXPECT_GE(image->protocol_version, 0x020f);
-  EXPECT_TRUE(image->relocatable);
-  auto plan = plan_linux_boot(*image, {pc_memory_map(512 << 20), "console=ttyS0", {}, 0});
-  ASSERT_TRUE(plan.ok()) << plan.error().message();
-  EXPECT_EQ(plan->kernel_address, image->preferred_address);
 }
 
 }  // namespace
