@@ -77,8 +77,8 @@ int main(int argc, char** argv) {
     while (elapsed < seconds) {
       const uint64_t index = pt->random ? next_random(&state) % blocks : ops % blocks;
       const off_t offset = (off_t)(index * pt->block);
-      const ssize_t n = pt->write ? pwrite(fd, buffer, pt->block, offset)
-                                  : pread(fd, buffer, pt->block, offset);
+      const ssize_t n =
+          pt->write ? pwrite(fd, buffer, pt->block, offset) : pread(fd, buffer, pt->block, offset);
       if (n != (ssize_t)pt->block) {
         fprintf(stderr, "blk_bench: %s at %lld: %s\n", pt->name, (long long)offset,
                 n < 0 ? strerror(errno) : "short transfer");

@@ -11,7 +11,9 @@
 
 #define MIB (1u << 20)
 
-static uint64_t pattern_seed(unsigned mib) { return 0x5eed0000ull + mib; }
+static uint64_t pattern_seed(unsigned mib) {
+  return 0x5eed0000ull + mib;
+}
 
 static void check_disk(const char* name) {
   char path[128], device[64];
@@ -48,8 +50,10 @@ static void check_disk(const char* name) {
     CHECK(pread(fd, block, MIB, (off_t)mib * MIB) == MIB, "read %s MiB %u: %s", device, mib,
           strerror(errno));
     uint64_t state = pattern_seed(mib);
-    if (mib < 4) content_fill(&state, expected, MIB);
-    else memset(expected, 0, MIB);
+    if (mib < 4)
+      content_fill(&state, expected, MIB);
+    else
+      memset(expected, 0, MIB);
     CHECK(memcmp(block, expected, MIB) == 0, "%s MiB %u does not read back as %s", device, mib,
           mib < 4 ? "written" : "zeros");
   }

@@ -37,7 +37,8 @@ static void check_write(const char* device, unsigned long long size) {
   const off_t last = (off_t)(size - BLOCK);
   uint64_t state = size;
   content_fill(&state, pattern, BLOCK);
-  CHECK(pread(fd, saved, BLOCK, last) == BLOCK, "read %s's last block: %s", device, strerror(errno));
+  CHECK(pread(fd, saved, BLOCK, last) == BLOCK, "read %s's last block: %s", device,
+        strerror(errno));
   CHECK(pwrite(fd, pattern, BLOCK, last) == BLOCK, "write %s's last block: %s", device,
         strerror(errno));
   CHECK(fsync(fd) == 0, "flush %s: %s", device, strerror(errno));
@@ -74,8 +75,8 @@ static void check_disk(const char* name, unsigned long long expected_size, int e
   snprintf(path, sizeof(path), "/sys/block/%s/queue/write_cache", name);
   char cache[32];
   read_text(path, cache, sizeof(cache));
-  printf("%s: %llu bytes, %s, %d-byte sectors, cache %s\n", name, size, ro ? "read-only" : "read-write",
-         sector, cache);
+  printf("%s: %llu bytes, %s, %d-byte sectors, cache %s\n", name, size,
+         ro ? "read-only" : "read-write", sector, cache);
   CHECK(size == expected_size, "%s has %llu bytes, expected %llu", name, size, expected_size);
   CHECK(sysfs_sectors >= 0 && (unsigned long long)sysfs_sectors * 512 == size,
         "sysfs says %lld sectors, BLKGETSIZE64 %llu bytes", sysfs_sectors, size);
@@ -103,7 +104,7 @@ int main(void) {
   char list[512];
   snprintf(list, sizeof(list), "%s", disks);
   int expected = 0;
-  for (char* save = NULL, *entry = strtok_r(list, ",", &save); entry != NULL;
+  for (char *save = NULL, *entry = strtok_r(list, ",", &save); entry != NULL;
        entry = strtok_r(NULL, ",", &save)) {
     char name[16], mode[4];
     unsigned long long size = 0;

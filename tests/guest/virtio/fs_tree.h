@@ -33,7 +33,9 @@ static const fs_file fs_files[] = {
 // Chunks of an odd size, so writes and reads cross block boundaries.
 #define FS_CHUNK 6007
 
-static inline uint64_t fs_seed(size_t index) { return 0x9e3779b97f4a7c15ull * (index + 1); }
+static inline uint64_t fs_seed(size_t index) {
+  return 0x9e3779b97f4a7c15ull * (index + 1);
+}
 
 // The digest of file `index`'s expected contents.
 static inline void fs_expected_digest(size_t index, char hex[65]) {
@@ -42,7 +44,8 @@ static inline void fs_expected_digest(size_t index, char hex[65]) {
   sha256_context c;
   sha256_init(&c);
   for (size_t done = 0; done < fs_files[index].size; done += FS_CHUNK) {
-    const size_t n = fs_files[index].size - done < FS_CHUNK ? fs_files[index].size - done : FS_CHUNK;
+    const size_t n =
+        fs_files[index].size - done < FS_CHUNK ? fs_files[index].size - done : FS_CHUNK;
     content_fill(&state, chunk, FS_CHUNK);
     sha256_update(&c, chunk, n);
   }

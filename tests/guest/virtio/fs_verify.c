@@ -19,8 +19,10 @@ static size_t count_files(const char* dir) {
     snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
     struct stat st;
     if (lstat(path, &st) != 0) continue;
-    if (S_ISDIR(st.st_mode)) count += count_files(path);
-    else count++;
+    if (S_ISDIR(st.st_mode))
+      count += count_files(path);
+    else
+      count++;
   }
   closedir(d);
   return count;

@@ -6,7 +6,8 @@
 static void make_directories(const char* path) {
   char dir[256];
   snprintf(dir, sizeof(dir), "%s/%s", FS_MOUNT, path);
-  for (char* slash = strchr(dir + strlen(FS_MOUNT) + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+  for (char* slash = strchr(dir + strlen(FS_MOUNT) + 1, '/'); slash;
+       slash = strchr(slash + 1, '/')) {
     *slash = '\0';
     CHECK(mkdir(dir, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", dir, strerror(errno));
     *slash = '/';
@@ -35,7 +36,8 @@ int main(void) {
     sha256_init(&c);
     size_t written = 0;
     while (written < fs_files[i].size) {
-      const size_t n = fs_files[i].size - written < FS_CHUNK ? fs_files[i].size - written : FS_CHUNK;
+      const size_t n =
+          fs_files[i].size - written < FS_CHUNK ? fs_files[i].size - written : FS_CHUNK;
       content_fill(&state, chunk, FS_CHUNK);
       const ssize_t w = write(fd, chunk, n);
       CHECK(w == (ssize_t)n, "write %s at %zu: %s", path, written, strerror(errno));

@@ -7,7 +7,9 @@
 #define SAMPLE (64 * 1024)
 #define BLOCK 16
 
-static int by_block(const void* a, const void* b) { return memcmp(a, b, BLOCK); }
+static int by_block(const void* a, const void* b) {
+  return memcmp(a, b, BLOCK);
+}
 
 int main(void) {
   char current[128], available[256];
@@ -24,7 +26,8 @@ int main(void) {
   size_t got = 0, reads = 0;
   while (got < SAMPLE) {
     const ssize_t n = read(fd, sample + got, SAMPLE - got);
-    CHECK(n > 0, "read /dev/hwrng after %zu bytes: %s", got, n < 0 ? strerror(errno) : "end of file");
+    CHECK(n > 0, "read /dev/hwrng after %zu bytes: %s", got,
+          n < 0 ? strerror(errno) : "end of file");
     if (n <= 0) break;
     got += (size_t)n;
     reads++;
@@ -37,13 +40,15 @@ int main(void) {
   for (size_t i = 0; i < SAMPLE; ++i) counts[sample[i]]++;
   const double expected = SAMPLE / 256.0;
   double chi_square = 0;
-  for (int v = 0; v < 256; ++v) chi_square += (counts[v] - expected) * (counts[v] - expected) / expected;
+  for (int v = 0; v < 256; ++v)
+    chi_square += (counts[v] - expected) * (counts[v] - expected) / expected;
   printf("chi-square over byte values: %.1f (255 degrees of freedom)\n", chi_square);
   // Mean 255, standard deviation 22.6: 400 is more than 6 deviations away.
   CHECK(chi_square < 400, "byte values far from uniform (chi-square %.1f)", chi_square);
   qsort(sample, SAMPLE / BLOCK, BLOCK, by_block);
   int repeats = 0;
-  for (size_t i = 1; i < SAMPLE / BLOCK; ++i) repeats += memcmp(sample + (i - 1) * BLOCK, sample + i * BLOCK, BLOCK) == 0;
+  for (size_t i = 1; i < SAMPLE / BLOCK; ++i)
+    repeats += memcmp(sample + (i - 1) * BLOCK, sample + i * BLOCK, BLOCK) == 0;
   CHECK(repeats == 0, "%d repeated 16-byte blocks", repeats);
   return guest_result();
 }

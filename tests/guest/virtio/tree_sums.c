@@ -50,8 +50,10 @@ static void walk(const char* dir, const char* relative) {
     snprintf(child, sizeof(child), "%s%s%s", relative, relative[0] ? "/" : "", e->d_name);
     struct stat st;
     if (lstat(path, &st) != 0) continue;
-    if (S_ISDIR(st.st_mode)) walk(path, child);
-    else if (S_ISREG(st.st_mode)) hash_file(path, child);
+    if (S_ISDIR(st.st_mode))
+      walk(path, child);
+    else if (S_ISREG(st.st_mode))
+      hash_file(path, child);
   }
   closedir(d);
 }
