@@ -17,6 +17,7 @@
 
 #include "block/raw/raw_image.h"
 #include "devices/io_thread.h"
+#include "fuzz/fuzz_guest_memory.h"
 #include "fuzz/fuzz_input.h"
 #include "snapshot/state_stream.h"
 #include "virtio/blk/virtio_blk.h"
@@ -31,10 +32,8 @@ using namespace cella::virtio;
 namespace common = pci_layout::common;
 
 // Every 16-bit address is RAM or the hole.
-constexpr uint64_t kLowRam = 0x8000;    // [0, 0x8000)
-constexpr uint64_t kNextRam = 0x4000;   // [0x8000, 0xc000): a second host mapping
-constexpr uint64_t kHighBase = 0xd000;  // after the hole [0xc000, 0xd000)
-constexpr uint64_t kHighRam = 0x3000;
+// [0, 0x8000) and [0x8000, 0xc000) in two host mappings, a hole, RAM from 0xd000.
+constexpr fuzzing::FuzzRamLayout kRam{0x8000, 0x4000, 0xd000, 0x3000};
 constexpr uint64_t kDiskSize = 64 * 1024;
 
 enum Op : uint8_t {
@@ -141,13 +140,7 @@ void check_features(PciTransport& t) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzzing::FuzzInput input(data, size);
   memory::GuestMemory memory;
-  if (!memory.add_ram(0, kLowRam).ok() || !memory.add_ram(kLowRam, kNextRam).ok() ||
-      !memory.add_ram(kHighBase, kHighRam).ok()) {
-    __builtin_trap();
-  }
-  memory.set_dma_write_observer([&memory](uint64_t physical, uint64_t bytes) {
-    if (memory.host_range(physical, bytes) == nullptr) __builtin_trap();
-  });
+  fuzzing::set_up_guest_memory(memory, kRam);
   const int fd = ::memfd_create("virtio-blk-fuzz", MFD_CLOEXEC);
   if (fd < 0 || ::ftruncate(fd, kDiskSize) != 0) __builtin_trap();
   auto completions = devices::CompletionQueue::create();

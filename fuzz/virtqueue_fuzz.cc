@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "fuzz/fuzz_guest_memory.h"
 #include "fuzz/fuzz_input.h"
 #include "virtio/ring_layout.h"
 #include "virtio/virtqueue.h"
@@ -17,10 +18,8 @@ namespace {
 using namespace cella;
 using namespace cella::virtio;
 
-constexpr uint64_t kLowRam = 0x3000;    // [0, 0x3000)
-constexpr uint64_t kNextRam = 0x1000;   // [0x3000, 0x4000): a second host mapping
-constexpr uint64_t kHighBase = 0x6000;  // after the hole [0x4000, 0x6000)
-constexpr uint64_t kHighRam = 0x2000;
+// [0, 0x3000) and [0x3000, 0x4000) in two host mappings, a hole, RAM from 0x6000.
+constexpr fuzzing::FuzzRamLayout kRam{0x3000, 0x1000, 0x6000, 0x2000};
 constexpr size_t kMaxInFlight = 64;
 
 enum Op : uint8_t {
@@ -80,13 +79,7 @@ void snapshot_round_trip(memory::GuestMemory& memory, Virtqueue& queue) {
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   fuzzing::FuzzInput input(data, size);
   memory::GuestMemory memory;
-  if (!memory.add_ram(0, kLowRam).ok() || !memory.add_ram(kLowRam, kNextRam).ok() ||
-      !memory.add_ram(kHighBase, kHighRam).ok()) {
-    __builtin_trap();
-  }
-  memory.set_dma_write_observer([&memory](uint64_t physical, uint64_t bytes) {
-    if (memory.host_range(physical, bytes) == nullptr) __builtin_trap();
-  });
+  fuzzing::set_up_guest_memory(memory, kRam);
   Virtqueue queue(memory);
   std::vector<DescriptorChain> in_flight;
 

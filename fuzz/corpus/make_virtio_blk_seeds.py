@@ -9,6 +9,8 @@ Usage: fuzz/corpus/make_virtio_blk_seeds.py   (rewrites the seeds in place)
 import os
 import struct
 
+from seed_files import write_seeds
+
 HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "virtio_blk")
 
 # Operation numbers: the Op enum of fuzz/virtio_blk_fuzz.cc.
@@ -122,10 +124,7 @@ SEEDS = {
 
 
 def main():
-    os.makedirs(HERE, exist_ok=True)
-    for name, data in SEEDS.items():
-        with open(os.path.join(HERE, name), "wb") as f:
-            f.write(data)
+    write_seeds(HERE, SEEDS)
 
 
 if __name__ == "__main__":
