@@ -17,12 +17,14 @@ void CompletionQueue::post(std::function<void()> done) {
     std::lock_guard lock(mutex_);
     posted_.push_back(std::move(done));
   }
+  posted_any_.store(true, std::memory_order_release);
   const uint64_t one = 1;
   [[maybe_unused]] ssize_t written = ::write(event_.get(), &one, sizeof(one));
   if (kick_) kick_();
 }
 
 size_t CompletionQueue::run_posted() {
+  if (!posted_any_.exchange(false, std::memory_order_acquire)) return 0;
   uint64_t count;
   [[maybe_unused]] ssize_t drained = ::read(event_.get(), &count, sizeof(count));
   std::vector<std::function<void()>> ready;

@@ -5,6 +5,7 @@
 // on the machine's thread, and a slow disk never stalls the guest's CPU.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <functional>
@@ -26,6 +27,7 @@ class CompletionQueue {
   // kick, which ends the vCPU's current slice).
   void post(std::function<void()> done);
   // On the machine's thread: runs every posted continuation in order; returns how many ran.
+  // Cheap when nothing was posted (one atomic load: the run loop calls it every slice).
   size_t run_posted();
   // Readable while continuations are waiting (an eventfd).
   int fd() const { return event_.get(); }
@@ -34,6 +36,7 @@ class CompletionQueue {
  private:
   explicit CompletionQueue(UniqueFd event) : event_(std::move(event)) {}
   UniqueFd event_;
+  std::atomic<bool> posted_any_{false};
   std::mutex mutex_;
   std::vector<std::function<void()>> posted_;
   std::function<void()> kick_;
