@@ -68,6 +68,27 @@ inline std::vector<uint8_t> read_all(BlockImage& image) {
   return bytes;
 }
 
+// Writes `data` at `offset` of the image at `path` without a flush and closes it: closing must
+// write back the metadata a format caches (block maps, grain tables). Returns the image opened
+// again read-only after checking that it reads the data back.
+inline std::unique_ptr<BlockImage> reopen_after_unflushed_write(const std::string& path,
+                                                                uint64_t offset,
+                                                                const std::vector<uint8_t>& data) {
+  {
+    auto image = open_ok(path);
+    if (image == nullptr) return nullptr;
+    auto written = image->write(offset, data);
+    EXPECT_TRUE(written.ok()) << (written.ok() ? "" : written.error().message());
+  }
+  auto image = open_ok(path, true);
+  if (image == nullptr) return nullptr;
+  std::vector<uint8_t> back(data.size());
+  auto read = image->read(offset, back);
+  EXPECT_TRUE(read.ok()) << (read.ok() ? "" : read.error().message());
+  EXPECT_EQ(back, data);
+  return image;
+}
+
 // Creates an image; the result is for tests of refusals (create_ok asserts success).
 inline Result<void> create_file(std::string_view format, const std::string& path, uint64_t size,
                                 std::map<std::string, std::string> options = {},
