@@ -3,6 +3,7 @@
 # Usage: boot_test.sh kit | CASE CELLA_BINARY
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$repo/tests/support/piped_vm.sh"
 case_name=$1
 cella=${CELLA_RUN_BINARY:-${2:-}}
 
@@ -47,35 +48,16 @@ all_tests() {
 # discards what arrives before it is opened, so scripts wait for the prompt.)
 console_session_panic() {
   kit amd64
-  fifo=$(mktemp -u)
-  status_file=$(mktemp)
-  mkfifo "$fifo"
-  trap 'rm -f "$log" "${fifo:-}" "${status_file:-}"' EXIT
-  { local code=0
-    "$cella" run --kernel "$CELLA_KERNEL" --initrd "$CELLA_INITRD" --guest-decompress \
-      --append "console=ttyS0 panic=-1 quiet" <"$fifo" >"$log" 2>&1 || code=$?
-    echo "$code" >"$status_file"; } &
-  local vm=$!
-  exec 7>"$fifo"
-  wait_for() {
-    local pattern=$1 i
-    for ((i = 0; i < 600; ++i)); do
-      grep -q -- "$pattern" "$log" && return 0
-      kill -0 "$vm" 2>/dev/null || return 1
-      sleep 0.5
-    done
-    return 1
-  }
-  wait_for "/ # " || { kill "$vm" 2>/dev/null; fail "no shell prompt"; }
+  piped_vm_start "$log" "$cella" run --kernel "$CELLA_KERNEL" --initrd "$CELLA_INITRD" \
+    --guest-decompress --append "console=ttyS0 panic=-1 quiet"
+  piped_vm_wait_for "/ # " || { kill "$piped_vm_pid" 2>/dev/null; fail "no shell prompt"; }
   echo 'echo "answer=$((6 * 7))"' >&7
-  wait_for "^answer=42" || { kill "$vm" 2>/dev/null; fail "the shell did not run the piped command"; }
+  piped_vm_wait_for "^answer=42" ||
+    { kill "$piped_vm_pid" 2>/dev/null; fail "the shell did not run the piped command"; }
   echo 'echo c > /proc/sysrq-trigger' >&7
-  exec 7>&-
-  wait "$vm" || true
-  local status
-  status=$(cat "$status_file")
+  piped_vm_finish
   grep -q "Kernel panic" "$log" || fail "the kernel did not panic"
-  [[ $status -eq 2 ]] || fail "cella run exited with $status after the panic, expected 2"
+  [[ $piped_vm_exit == 2 ]] || fail "cella run exited with $piped_vm_exit after the panic, expected 2"
   grep -q "cella run: the guest reset the machine" "$log" || fail "no message about the reset"
   echo "console session: piped command ran, panic -> reset -> exit status 2"
 }

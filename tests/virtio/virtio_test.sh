@@ -12,6 +12,7 @@
 #        debian_rootfs refused_disks intx
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
+source "$repo/tests/support/piped_vm.sh"
 case_name=${1:?usage: virtio_test.sh CASE CELLA_BINARY}
 cella=${CELLA_RUN_BINARY:-${2:-}}
 vmm=${VIRTIO_TEST_VMM:-cella}
@@ -260,29 +261,14 @@ virtio_console() {
 console_session() {
   kit cloud-amd64
   make_command --console virtio ""
-  local fifo=$work/input status_file=$work/status
-  mkfifo "$fifo"
-  { local code=0
-    timeout 600 "${vmm_command[@]}" <"$fifo" >"$log" 2>&1 || code=$?
-    echo "$code" >"$status_file"; } &
-  local vm=$!
-  exec 7>"$fifo"
-  wait_for() {
-    local i
-    for ((i = 0; i < 600; ++i)); do
-      grep -q -- "$1" "$log" && return 0
-      kill -0 "$vm" 2>/dev/null || return 1
-      sleep 0.5
-    done
-    return 1
-  }
-  wait_for "/ # " || { exec 7>&-; wait "$vm"; fail "no shell prompt on hvc0"; }
+  piped_vm_start "$log" timeout 600 "${vmm_command[@]}"
+  stop() { piped_vm_finish; fail "$1"; }
+  piped_vm_wait_for "/ # " || stop "no shell prompt on hvc0"
   echo 'echo "answer=$((6 * 7)) on $(tty)"' >&7
-  wait_for "^answer=42 on /dev/hvc0" || { exec 7>&-; wait "$vm"; fail "the typed command did not run on hvc0"; }
+  piped_vm_wait_for "^answer=42 on /dev/hvc0" || stop "the typed command did not run on hvc0"
   echo 'exit' >&7
-  exec 7>&-
-  wait "$vm" || true
-  [[ $(cat "$status_file") -eq 0 ]] || fail "the VMM exited with $(cat "$status_file") after exit, expected 0"
+  piped_vm_finish
+  [[ $piped_vm_exit == 0 ]] || fail "the VMM exited with $piped_vm_exit after exit, expected 0"
   echo "console session: a command typed on hvc0 ran, exit powered off"
 }
 
