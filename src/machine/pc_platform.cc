@@ -98,7 +98,14 @@ Result<devices::IrqLine> PcPlatform::attach_pci_function(uint8_t slot, pci::Conf
   CELLA_TRY(pci_bus_.add(slot, 0, config));
   config.set_bar_listener([this, &bar_window](const pci::BarChange& change) {
     if (change.kind == pci::BarKind::kIo) return;  // no port I/O BARs on these functions
-    if (change.old_base) (void)mmio_.remove(*change.old_base);
+    if (change.old_base) {
+      // Only this function's own mapping: a BAR the guest had placed over another device was
+      // never mapped, and that device's range stays.
+      const devices::Bus::Mapping* old = mmio_.find(*change.old_base);
+      if (old != nullptr && old->device == &bar_window && old->base == *change.old_base) {
+        (void)mmio_.remove(*change.old_base);
+      }
+    }
     if (!change.new_base) return;
     if (auto mapped = mmio_.add(*change.new_base, change.size, bar_window); !mapped) {
       ++metrics_.bar_conflicts;
@@ -109,18 +116,16 @@ Result<devices::IrqLine> PcPlatform::attach_pci_function(uint8_t slot, pci::Conf
   // Firmware's job (PCI Firmware 3.2 2.x: resources assigned before the OS loads): each
   // memory BAR gets a naturally aligned address in the 32-bit window, then decoding is on.
   for (unsigned bar = 0; bar < pci::kBarCount; ++bar) {
-    const uint16_t reg = static_cast<uint16_t>(pci::reg::kBar0 + 4 * bar);
-    const uint32_t original = config.u32(reg);
-    config.write(reg, 4, 0xffffffff);  // PCI Local Bus 3.0 6.2.5.1: sizing
-    const uint32_t sized = config.u32(reg);
-    config.write(reg, 4, original);
-    if (sized == 0 || (sized & 1) != 0) continue;  // absent, or port I/O
-    const uint64_t size = (uint64_t{~(sized & ~0xfu)} + 1) & 0xffffffff;
+    const auto definition = config.bar_definition(bar);
+    if (!definition || definition->kind == pci::BarKind::kIo) continue;
+    const uint64_t size = definition->size;
     const uint64_t base = (next_bar_address_ + size - 1) & ~(size - 1);
-    if (size == 0 || base + size - 1 > memory_map::kPciWindow32Last) {
+    if (base + size - 1 > memory_map::kPciWindow32Last) {
       return make_error("pci: no room for BAR {} of slot {} in the 32-bit window", bar, slot);
     }
+    const uint16_t reg = static_cast<uint16_t>(pci::reg::kBar0 + 4 * bar);
     config.write(reg, 4, static_cast<uint32_t>(base));
+    if (definition->kind == pci::BarKind::kMemory64) config.write(reg + 4, 4, 0);
     next_bar_address_ = base + size;
   }
   config.write(pci::reg::kCommand, 2, pci::kCommandMemorySpace | pci::kCommandBusMaster);

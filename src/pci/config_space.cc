@@ -152,6 +152,11 @@ std::optional<uint64_t> ConfigSpace::bar_base(unsigned index) const {
   return index < kBarCount ? decode(index) : std::nullopt;
 }
 
+std::optional<ConfigSpace::BarDefinition> ConfigSpace::bar_definition(unsigned index) const {
+  if (index >= kBarCount || !bars_[index].present) return std::nullopt;
+  return BarDefinition{bars_[index].kind, bars_[index].size};
+}
+
 void ConfigSpace::update_bars() {
   for (unsigned i = 0; i < kBarCount; ++i) {
     Bar& bar = bars_[i];

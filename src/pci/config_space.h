@@ -102,6 +102,13 @@ class ConfigSpace {
   Result<void> add_bar(unsigned index, BarKind kind, uint64_t size, bool prefetchable = false);
   // Where BAR `index` decodes now, if it does.
   std::optional<uint64_t> bar_base(unsigned index) const;
+  // What add_bar() defined at `index` (kind, size), or nullopt for an absent BAR or the upper
+  // half of a 64-bit one.
+  struct BarDefinition {
+    BarKind kind;
+    uint64_t size;
+  };
+  std::optional<BarDefinition> bar_definition(unsigned index) const;
   // PCI Local Bus 3.0 6.7: appends a capability of `length` bytes (ID and next pointer
   // included) to the list; returns its offset, or 0 if the 256-byte space is full.
   uint8_t add_capability(uint8_t id, uint8_t length);

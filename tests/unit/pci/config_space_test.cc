@@ -151,3 +151,22 @@ TEST(ConfigSpace, SnapshotRoundTripAndIdentityCheck) {
 
 }  // namespace
 }  // namespace cella::pci
+
+namespace cella::pci {
+namespace {
+
+TEST(ConfigSpace, BarDefinitionsNameKindAndSize) {
+  ConfigSpace c(kNic);
+  ASSERT_TRUE(c.add_bar(0, BarKind::kMemory64, 0x4000).ok());
+  ASSERT_TRUE(c.add_bar(3, BarKind::kIo, 0x20).ok());
+  ASSERT_TRUE(c.bar_definition(0));
+  EXPECT_EQ(c.bar_definition(0)->kind, BarKind::kMemory64);
+  EXPECT_EQ(c.bar_definition(0)->size, 0x4000u);
+  EXPECT_FALSE(c.bar_definition(1));  // the upper half of BAR 0
+  EXPECT_FALSE(c.bar_definition(2));  // absent
+  EXPECT_EQ(c.bar_definition(3)->kind, BarKind::kIo);
+  EXPECT_FALSE(c.bar_definition(6));
+}
+
+}  // namespace
+}  // namespace cella::pci
