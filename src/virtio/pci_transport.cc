@@ -20,20 +20,30 @@ struct DeviceClass {
   DeviceType type;
   uint8_t base_class;
   uint8_t subclass;
-  const char* name;
 };
 constexpr DeviceClass kDeviceClasses[] = {
-    {DeviceType::kNet, 0x02, 0x00, "virtio-net"},          // network controller, Ethernet
-    {DeviceType::kBlock, 0x01, 0x80, "virtio-blk"},        // mass storage, other
-    {DeviceType::kConsole, 0x07, 0x80, "virtio-console"},  // communication, other
-    {DeviceType::kEntropy, 0xff, 0x00, "virtio-rng"},      // unassigned class
+    {DeviceType::kNet, 0x02, 0x00},      // network controller, Ethernet
+    {DeviceType::kBlock, 0x01, 0x80},    // mass storage, other
+    {DeviceType::kConsole, 0x07, 0x80},  // communication, other
+    {DeviceType::kEntropy, 0xff, 0x00},  // unassigned class
 };
 
-const DeviceClass* device_class(DeviceType type) {
+// Virtio 1.2 4.1.2: the identity of a modern (non-transitional) virtio PCI function.
+pci::FunctionIdentity pci_identity(DeviceType type) {
+  DeviceClass cls{type, 0xff, 0x00};
   for (const DeviceClass& c : kDeviceClasses) {
-    if (c.type == type) return &c;
+    if (c.type == type) cls = c;
   }
-  return nullptr;
+  const auto number = static_cast<uint16_t>(type);
+  return pci::FunctionIdentity{
+      .vendor_id = layout::kVendorId,
+      .device_id = static_cast<uint16_t>(layout::kDeviceIdBase + number),
+      .base_class = cls.base_class,
+      .subclass = cls.subclass,
+      .revision = layout::kRevision,
+      .subsystem_vendor_id = layout::kVendorId,
+      .subsystem_id = static_cast<uint16_t>(layout::kSubsystemIdBase + number),
+  };
 }
 
 // The fields of struct virtio_pci_common_cfg (virtio 1.2 4.1.4.3) with their widths; writes
@@ -77,19 +87,7 @@ PciTransport::PciTransport(VirtioDevice& device, memory::GuestMemory& memory, pc
     : device_(device),
       memory_(memory),
       name_(device.name()),
-      config_(pci::FunctionIdentity{
-          .vendor_id = layout::kVendorId,
-          .device_id =
-              static_cast<uint16_t>(layout::kDeviceIdBase + static_cast<uint16_t>(device.type())),
-          .base_class =
-              device_class(device.type()) ? device_class(device.type())->base_class : uint8_t{0xff},
-          .subclass =
-              device_class(device.type()) ? device_class(device.type())->subclass : uint8_t{0},
-          .revision = layout::kRevision,
-          .subsystem_vendor_id = layout::kVendorId,
-          .subsystem_id = static_cast<uint16_t>(layout::kSubsystemIdBase +
-                                                static_cast<uint16_t>(device.type())),
-      }),
+      config_(pci_identity(device.type())),
       msi_(msi) {}
 
 Result<void> PciTransport::build() {

@@ -76,15 +76,16 @@ void VirtioBlk::notify(unsigned index) {
       return;
     }
     ++metrics_.in_flight;
-    auto result = std::make_shared<BlkResult>();
-    auto shared = std::make_shared<std::pair<DescriptorChain, BlkRequest>>(std::move(chain),
-                                                                           std::move(*request));
+    // Shared by the I/O thread's work and the continuation on the machine's thread.
+    auto in_flight = std::make_shared<InFlight>(std::move(chain), std::move(*request));
     work_.submit(
-        [this, shared, result] { *result = execute_blk_request(*image_, limits_, shared->second); },
-        [this, shared, result, generation = generation_] {
+        [this, in_flight] {
+          in_flight->result = execute_blk_request(*image_, limits_, in_flight->request);
+        },
+        [this, in_flight, generation = generation_] {
           --metrics_.in_flight;
           if (generation != generation_) return;  // the device was reset meanwhile
-          complete(shared->first, shared->second, *result);
+          complete(in_flight->chain, in_flight->request, in_flight->result);
         });
   }
 }

@@ -54,6 +54,12 @@ class VirtioBlk final : public VirtioDevice {
   block::BlockImage& image() { return *image_; }
 
  private:
+  struct InFlight {
+    InFlight(DescriptorChain c, BlkRequest r) : chain(std::move(c)), request(std::move(r)) {}
+    DescriptorChain chain;
+    BlkRequest request;
+    BlkResult result;
+  };
   void complete(const DescriptorChain& chain, const BlkRequest& request, const BlkResult& result);
   void count(const BlkRequest& request, const BlkResult& result);
 
