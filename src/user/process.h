@@ -58,6 +58,9 @@ class Process {
 
   AddressSpace& memory() { return *memory_; }
   soft::SoftCpu& cpu() { return *cpu_; }
+  // The child of a fork (not sharing memory) drops its translated code: the translation
+  // region is shared memory that the parent keeps writing (CodeCache::reset_after_fork).
+  void reset_code_after_fork() { code_.reset_after_fork(); }
   SignalState& signals() { return signals_; }
   const ProcessOptions& options() const { return options_; }
   const std::string& executable_path() const { return executable_path_; }

@@ -83,6 +83,7 @@ int64_t fork_process(Process& process, uint64_t flags, uint64_t stack, uint64_t 
   if (pid < 0) return -errno;
   if (pid > 0) return pid;
   // The child: a new process with no pending signals.
+  if (!(flags & CLONE_VM)) process.reset_code_after_fork();
   process.discard_pending_signals();
   if (stack != 0) process.cpu().gpr[static_cast<int>(x86::Gpr::kRsp)] = stack;
   if (flags & CLONE_CHILD_CLEARTID) process.clear_child_tid = child_tid;

@@ -1,6 +1,10 @@
 #include "engines/soft/code_cache.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
 
 #include "engines/soft/tlb.h"
 
@@ -15,7 +19,60 @@ Status exec_stale(SoftCpu&, const Insn&) {
 
 }  // namespace
 
-CodeCache::CodeCache() = default;
+TranslationPolicy TranslationPolicy::from_environment() {
+  TranslationPolicy policy;
+  const char* value = std::getenv("CELLA_TRANSLATE");
+  if (value == nullptr || *value == '\0') return policy;
+  const std::string_view text(value);
+  if (text == "off") {
+    policy.enabled = false;
+  } else if (text == "always") {
+    policy.after_runs = 0;
+  } else {
+    uint32_t runs = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), runs);
+    if (error == std::errc() && end == text.data() + text.size()) {
+      policy.after_runs = runs;
+    } else {
+      std::fprintf(stderr,
+                   "cella: CELLA_TRANSLATE=%s is not off, always or a number of runs; "
+                   "using the default\n",
+                   value);
+    }
+  }
+  return policy;
+}
+
+// Translated code of every block lives in one region; when it is full, every block goes and
+// hot code is decoded and translated again.
+CodeCache::CodeCache(TranslationPolicy policy)
+    : policy_(policy),
+      translator_(policy.enabled ? std::make_unique<jit::Translator>(policy.region_bytes)
+                                 : nullptr) {}
+
+CodeCache::~CodeCache() = default;
+
+bool CodeCache::translate(const SoftCpu& cpu, Block& block) {
+  switch (translator_->translate(cpu, block)) {
+    case jit::Translator::Result::kTranslated:
+      ++translated_;
+      return true;
+    case jit::Translator::Result::kUnavailable:
+      policy_.enabled = false;
+      return true;
+    case jit::Translator::Result::kFull:
+      break;
+  }
+  if (translator_->bytes_used() == 0) {  // too big for the whole region: interpret it
+    block.untranslatable = true;
+    return true;
+  }
+  ++flushes_;
+  clear();
+  collect();
+  translator_->reset();
+  return false;
+}
 
 Block* CodeCache::find_slow(uint64_t physical, uint32_t mode) {
   auto it = blocks_.find(Key{physical, mode});
@@ -88,6 +145,12 @@ void CodeCache::clear() {
   pages_.clear();
   fast_.fill(nullptr);
   ++generation_;
+}
+
+void CodeCache::reset_after_fork() {
+  clear();
+  collect();
+  if (translator_ != nullptr) translator_ = std::make_unique<jit::Translator>(policy_.region_bytes);
 }
 
 }  // namespace cella::soft

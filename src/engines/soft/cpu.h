@@ -166,6 +166,7 @@ struct SoftCpu {
 
  private:
   Block* block_at(uint64_t linear);
+  uint64_t interpret(const Block& block);
   Block* build_block(uint64_t linear, const PageTranslation& page);
   bool fill(uint64_t linear, Access access, PageTranslation& out);
 

@@ -69,9 +69,13 @@ Block* SoftCpu::build_block(uint64_t linear, const PageTranslation& page) {
     if (offset >= kPageSize) break;
   }
   block->bytes = static_cast<uint32_t>(offset - (linear & kPageOffsetMask));
-  // Stores into this page must now take the slow path that invalidates its code.
-  tlb.revoke_writes(page.physical_page);
-  return code.insert(std::move(block));
+  // Stores into this page must now take the slow path that invalidates its code. Only the
+  // page's first block needs to revoke: while the page holds code, TLB fills give it no write
+  // permission (fill()).
+  const bool first_code_on_page = !code.has_code(page.physical_page);
+  Block* inserted = code.insert(std::move(block));
+  if (first_code_on_page) tlb.revoke_writes(page.physical_page);
+  return inserted;
 }
 
 Block* SoftCpu::block_at(uint64_t linear) {
@@ -99,6 +103,21 @@ static void link(Block& previous, Block& next, uint64_t rip, uint64_t generation
     previous.links[1] = previous.links[0];
   }
   previous.links[0] = Block::Link{rip, generation, &next};
+}
+
+// Runs the block's instructions through their semantics until one does not return kNext or
+// the block ends (RIP advances past each kNext instruction).
+uint64_t SoftCpu::interpret(const Block& block) {
+  const Insn* const first = block.insns.data();
+  const Insn* const end = first + block.insns.size();
+  for (const Insn* insn = first; insn != end; ++insn) {
+    const Status status = insn->exec(*this, *insn);
+    if (status != Status::kNext) [[unlikely]] {
+      return block_result(status, static_cast<uint32_t>(insn - first));
+    }
+    rip += insn->length;
+  }
+  return block_result(Status::kNext, static_cast<uint32_t>(end - first));
 }
 
 ExitReason SoftCpu::run(uint64_t budget) {
@@ -145,30 +164,29 @@ ExitReason SoftCpu::run(uint64_t budget) {
       generation = tlb.generation() + code.generation();
       if (previous != nullptr) link(*previous, *block, rip, generation);
     }
-    const Insn* insn = block->insns.data();
-    const Insn* const end = insn + block->insns.size();
-    const Insn* const first = insn;
-    for (;;) {
-      const Status status = insn->exec(*this, *insn);
-      if (status == Status::kNext) [[likely]] {
-        rip += insn->length;
-        if (++insn != end) continue;
-        retired += static_cast<uint64_t>(insn - first);
-        break;
+    if (block->translated == nullptr && code.wants_translation(*block)) {
+      if (!code.translate(*this, *block)) {  // every block was dropped to make room
+        previous = nullptr;
+        continue;
       }
-      retired += static_cast<uint64_t>(insn - first);
-      if (status == Status::kBranch) {
+    }
+    const uint64_t result =
+        block->translated != nullptr ? block->translated(this) : interpret(*block);
+    retired += result_completed(result);
+    switch (result_status(result)) {
+      case Status::kNext:
+      case Status::kRestart:
+        break;
+      case Status::kBranch:
         ++retired;
         break;
-      }
-      if (status == Status::kRestart) break;
-      if (status == Status::kFault) {
+      case Status::kFault:
         if (!environment.deliver_exceptions) return ExitReason::kFault;
         if (!deliver_exception()) return ExitReason::kTripleFault;
         break;
-      }
-      ++retired;  // kExit: the instruction completed
-      return exit_reason;
+      case Status::kExit:
+        ++retired;  // the instruction completed
+        return exit_reason;
     }
     previous = block;
   }

@@ -35,21 +35,25 @@ class Tlb {
  public:
   static constexpr size_t kEntries = 4096;  // direct-mapped, indexed by linear page number
 
-  TlbEntry& entry(uint64_t linear) { return entries_[bank_ + ((linear >> 12) & (kEntries - 1))]; }
-  const TlbEntry& entry(uint64_t linear) const {
-    return entries_[bank_ + ((linear >> 12) & (kEntries - 1))];
-  }
+  Tlb() = default;
+  Tlb(const Tlb&) = delete;  // bank_ points into entries_
+  Tlb& operator=(const Tlb&) = delete;
+
+  TlbEntry& entry(uint64_t linear) { return bank_[(linear >> 12) & (kEntries - 1)]; }
+  const TlbEntry& entry(uint64_t linear) const { return bank_[(linear >> 12) & (kEntries - 1)]; }
+  // Where the current bank's first entry is recorded (translated code reads it).
+  TlbEntry* const* bank_pointer() const { return &bank_; }
 
   // Selects the bank for user-mode (true) or supervisor-mode accesses. A change also changes
   // the generation: chained blocks were linked under the other privilege's fetch rights.
   void set_user(bool user) {
-    const size_t bank = user ? kEntries : 0;
+    TlbEntry* bank = entries_.data() + (user ? kEntries : 0);
     if (bank != bank_) {
       bank_ = bank;
       ++generation_;
     }
   }
-  bool user() const { return bank_ != 0; }
+  bool user() const { return bank_ != entries_.data(); }
 
   void flush_all() {
     entries_.fill(TlbEntry{});
@@ -74,7 +78,7 @@ class Tlb {
 
  private:
   std::array<TlbEntry, 2 * kEntries> entries_{};  // supervisor bank, then user bank
-  size_t bank_ = 0;
+  TlbEntry* bank_ = entries_.data();              // the current privilege's half of entries_
   uint8_t largest_shift_ = 12;  // largest page_shift cached since the last flush_all
   uint64_t generation_ = 0;
 };

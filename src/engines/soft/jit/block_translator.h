@@ -1,0 +1,131 @@
+// BlockTranslator: turns one decoded block into host x86-64 code.
+//
+// The guest state stays where the interpreter keeps it (SoftCpu's registers, RIP and lazy
+// flags in memory), so translated and interpreted code interleave freely, instruction by
+// instruction: every instruction the translator knows (inline_forms.cc) becomes inline host
+// code that loads its operands, computes, stores the result and records the flags exactly as
+// the interpreter's semantics would; every other instruction becomes a call of its
+// semantics function (insn.exec), as the interpreter's dispatch loop would make it.
+//
+// Conventions of the generated code:
+//   - RBX holds the SoftCpu*; RAX, RCX, RDX, RSI, RDI, R8-R11 are scratch within one
+//     instruction. The stack is 16-byte aligned at every call.
+//   - RIP in memory is updated lazily: the translator knows at translation time how far the
+//     value in memory is behind each instruction (rip_synced_) and adds the difference only
+//     where something reads it (a semantics call, an exit), so straight-line inline code does
+//     not touch it. Blocks are position-independent, like decoded blocks: RIP-relative values
+//     are computed from RIP in memory at run time.
+//   - Host RFLAGS are "live" after an inline ADD/SUB/CMP/logic operation until something
+//     clobbers them: a following Jcc/CMOVcc/SETcc then uses the host's condition codes, which
+//     for these operations are exactly the guest's. Otherwise conditions are evaluated from
+//     the lazy flags by a call.
+//   - A block returns block_result(status, completed) (code_cache.h), as the interpreter's
+//     block loop does.
+#pragma once
+
+#include <xbyak/xbyak.h>
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "engines/soft/code_cache.h"
+#include "engines/soft/cpu.h"
+#include "engines/soft/decoder/form.h"
+
+namespace cella::soft::jit {
+
+// Byte offsets into SoftCpu of the state translated code touches, measured on an instance
+// (SoftCpu is not standard-layout, so offsetof does not apply).
+struct CpuLayout {
+  int32_t gpr = 0;
+  int32_t rip = 0;
+  int32_t flags = 0;
+  int32_t segment_base = 0;
+  int32_t tlb_bank = 0;  // Tlb::bank_entries(): TlbEntry* of the current privilege's bank
+
+  static CpuLayout of(const SoftCpu& cpu);
+  int32_t reg(uint8_t byte_offset) const { return gpr + byte_offset; }
+  int32_t flag_field(size_t offset_in_lazy_flags) const {
+    return flags + static_cast<int32_t>(offset_in_lazy_flags);
+  }
+};
+
+class BlockTranslator {
+ public:
+  using Gen = Xbyak::CodeGenerator;
+
+  BlockTranslator(Gen& gen, const CpuLayout& layout, const Block& block);
+  // Emits the whole block: prologue, each instruction, the fall-through exit and the stubs.
+  void translate();
+
+  // ---- For the inline forms (inline_forms.cc) ----
+  Gen& g;
+  const Insn& insn() const { return *insn_; }
+  const FormSpec& form() const { return *form_; }
+  bool is_last() const { return index_ + 1 == block_.insns.size(); }
+
+  // Operand size in bytes of an operand of the current instruction (0: not a GP size).
+  int operand_size(const OperandSpec& spec) const;
+  // Whether load()/store() can handle this operand of the current instruction inline.
+  bool supported(const OperandSpec& spec) const;
+  bool in_memory(const OperandSpec& spec) const;
+  // Loads the operand, zero-extended from `size` bytes, into `dst` (RAX, RCX or R9).
+  void load(const OperandSpec& spec, int size, const Xbyak::Reg64& dst);
+  // Stores the low `size` bytes of `src` (a 4-byte store zero-extends the register).
+  void store(const OperandSpec& spec, int size, const Xbyak::Reg64& src);
+  // Stores the low `size` bytes of `src` into the general-purpose register at byte offset.
+  void store_register(uint8_t byte_offset, int size, const Xbyak::Reg64& src);
+  // RSI = the effective address (offset within the segment) of the memory operand.
+  void effective_offset_to_rsi();
+  bool address_supported() const;
+
+  // Records the lazy flags as LazyFlags::record does (operation, operand size, result and
+  // sources), with flag-preserving moves only.
+  void record_flags(FlagOp op, int size, const Xbyak::Reg64& result, const Xbyak::Reg64& src1,
+                    const Xbyak::Reg64& src2);
+  void record_carry_in(const Xbyak::Reg64& carry);
+  // The host condition code that tests `condition` now: the guest's own encoding when host
+  // flags are live, else NE after a call that evaluates the lazy flags (clobbers scratch).
+  int condition_code(Condition condition);
+  // R8 = CF (0 or 1) of the guest flags (clobbers scratch, except when host flags are live).
+  void carry_to_r8();
+  void set_flags_live(bool live) { flags_live_ = live; }
+
+  // Ends the block at the current (last) instruction with a relative control transfer:
+  // RIP = this instruction's RIP + length + displacement, checked canonical.
+  void branch_relative(int64_t displacement);
+  // Leaves the block with RIP = the next instruction (a conditional branch not taken); the
+  // code after it (the taken path) still sees the translator's RIP bookkeeping unchanged.
+  void fall_through();
+
+  // Host condition code tables (index: x86 condition encoding, SDM Vol. 1 Appendix B).
+  void jcc(int cc, const Xbyak::Label& label);
+  void setcc(int cc, const Xbyak::Reg8& dst);
+  void cmovcc(int cc, const Xbyak::Reg& dst, const Xbyak::Reg& src);
+
+ private:
+  void prologue();
+  void translate_instruction();
+  void call_semantics();
+  void sync_rip(int64_t offset);
+  void exit_with(uint64_t result);
+  void memory_access(int size, bool is_store, const Xbyak::Reg64& value);
+  void linear_address_to_rsi();
+  // An out-of-line path, emitted after the block's code.
+  void defer(std::function<void()> emit) { stubs_.push_back(std::move(emit)); }
+
+  const CpuLayout& layout_;
+  const Block& block_;
+  const Insn* insn_ = nullptr;
+  const FormSpec* form_ = nullptr;
+  uint32_t index_ = 0;
+  int64_t offset_ = 0;       // this instruction's offset from the block's first byte
+  int64_t rip_synced_ = 0;   // RIP in memory = block start + rip_synced_
+  bool flags_live_ = false;  // host RFLAGS hold the guest's status flags
+  bool ended_ = false;       // an inline branch ended the block
+  Xbyak::Label epilogue_;
+  std::vector<std::function<void()>> stubs_;
+};
+
+}  // namespace cella::soft::jit

@@ -1,0 +1,36 @@
+#include "engines/soft/jit/translator.h"
+
+#include <xbyak/xbyak.h>
+
+#include "engines/soft/jit/block_translator.h"
+#include "engines/soft/jit/code_region.h"
+
+namespace cella::soft::jit {
+
+Translator::Translator(size_t region_bytes) : region_(std::make_unique<CodeRegion>(region_bytes)) {}
+
+Translator::~Translator() = default;
+
+Translator::Result Translator::translate(const SoftCpu& cpu, Block& block) {
+  if (!region_->usable()) return Result::kUnavailable;
+  static thread_local const CpuLayout layout = CpuLayout::of(cpu);
+  try {
+    Xbyak::CodeGenerator gen(region_->available(), region_->cursor());
+    BlockTranslator(gen, layout, block).translate();
+    block.translated =
+        reinterpret_cast<TranslatedBlock>(const_cast<uint8_t*>(region_->commit(gen.getSize())));
+    return Result::kTranslated;
+  } catch (const Xbyak::Error&) {
+    return Result::kFull;  // the generator ran out of room (ERR_CODE_IS_TOO_BIG)
+  }
+}
+
+void Translator::reset() {
+  region_->reset();
+}
+
+size_t Translator::bytes_used() const {
+  return region_->used();
+}
+
+}  // namespace cella::soft::jit
