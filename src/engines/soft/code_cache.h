@@ -44,12 +44,23 @@ struct TranslationPolicy {
 };
 
 struct Block {
-  // A direct link to a block that followed this one (block chaining): valid while neither
-  // translations nor decoded code have changed since it was made (`generation`).
+  // The run loop's record of a block that followed this one, so that the next time control
+  // goes from one to the other the lookup is skipped: valid while neither translations nor
+  // decoded code have changed since it was made (`generation`).
   struct Link {
     uint64_t rip = ~uint64_t{0};
     uint64_t generation = 0;
     Block* block = nullptr;
+  };
+  // A direct jump from this block's translated code to a successor's (block chaining): the
+  // translated exit jumps to `body` while both generations are still the ones recorded, the
+  // budget is not reached and no other thread asks for the run loop, without returning to
+  // it. Filled by the run loop the first time the exit is taken; slot 0: the branch taken
+  // (or the block's end), slot 1: a conditional branch not taken.
+  struct ChainSlot {
+    uint64_t tlb_generation = ~uint64_t{0};
+    uint64_t code_generation = ~uint64_t{0};
+    const uint8_t* body = nullptr;
   };
 
   uint64_t physical = 0;  // guest physical address of the first instruction
@@ -60,7 +71,9 @@ struct Block {
   Link links[2];                // the last two distinct successors
   uint32_t runs = 0;            // interpreted executions so far (translation policy)
   bool untranslatable = false;  // its translation does not fit even an empty region
-  TranslatedBlock translated = nullptr;  // host code, once translated
+  TranslatedBlock translated = nullptr;      // host code, once translated
+  const uint8_t* translated_body = nullptr;  // its code after the prologue (chained entry)
+  ChainSlot chains[2];
   std::vector<Insn> insns;  // never changes size once built (translated code points into it)
 };
 
@@ -91,6 +104,7 @@ class CodeCache {
   void collect() { graveyard_.clear(); }
   // Changes whenever a block is invalidated: chained links re-check.
   uint64_t generation() const { return generation_; }
+  const uint64_t* generation_pointer() const { return &generation_; }
 
   // Whether the run loop should translate `block` now (counts its interpreted runs).
   bool wants_translation(Block& block) {
@@ -109,7 +123,7 @@ class CodeCache {
   uint64_t invalidations() const { return invalidations_; }
 
  private:
-  static constexpr size_t kFastEntries = 4096;
+  static constexpr size_t kFastEntries = 32768;
   static size_t fast_index(uint64_t physical) {
     return (physical ^ (physical >> 12)) & (kFastEntries - 1);
   }

@@ -58,7 +58,7 @@ bool SoftCpu::fill(uint64_t linear, Access access, PageTranslation& out) {
   if (access == Access::kWrite && code.has_code(out.physical_page)) {
     code.invalidate_page(out.physical_page);
   }
-  TlbEntry& e = tlb.entry(linear);
+  TlbEntry& e = tlb.entry_to_fill(linear, out.page_shift, out.global);
   e.read_tag = page;
   e.write_tag = out.writable && !code.has_code(out.physical_page) ? page : TlbEntry::kInvalidTag;
   e.fetch_tag = out.executable ? page : TlbEntry::kInvalidTag;
@@ -66,7 +66,6 @@ bool SoftCpu::fill(uint64_t linear, Access access, PageTranslation& out) {
   e.physical_page = out.physical_page;
   e.global = out.global;
   e.page_shift = out.page_shift;
-  tlb.note_page_shift(out.page_shift);
   return true;
 }
 

@@ -75,6 +75,11 @@ struct SoftCpu {
   ExitReason exit_reason = ExitReason::kNone;  // set by semantics that return Status::kExit
   const char* exit_detail = "";                // kUnsupported: what
   std::atomic<bool> stop_requested{false};
+  // Set by run() for translated code that chains blocks: it stops chaining when `retired`
+  // would reach this, and records in `chain_request` the chain slot of an exit it took back
+  // to the run loop (which fills the slot once it knows the successor).
+  uint64_t retire_limit = ~uint64_t{0};
+  Block::ChainSlot* chain_request = nullptr;
   // An external interrupt is waiting (request_interrupt()): run() returns kInterruptWindow as
   // soon as the CPU can take it.
   std::atomic<bool> interrupt_requested{false};

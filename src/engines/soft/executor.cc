@@ -126,7 +126,9 @@ ExitReason SoftCpu::run(uint64_t budget) {
     shutdown_pending_ = false;
     return ExitReason::kTripleFault;
   }
+  retire_limit = limit;
   Block* previous = nullptr;
+  Block::ChainSlot* unfilled = nullptr;  // the chain slot of the exit the last block took
   for (;;) {
     if (retired >= limit) return ExitReason::kBudget;
     if (stop_requested.load(std::memory_order_relaxed)) [[unlikely]] {
@@ -139,6 +141,7 @@ ExitReason SoftCpu::run(uint64_t budget) {
     if (code.has_garbage()) [[unlikely]] {
       code.collect();
       previous = nullptr;
+      unfilled = nullptr;  // its block may be gone
     }
     uint64_t generation = tlb.generation() + code.generation();
     Block* block = nullptr;
@@ -167,11 +170,24 @@ ExitReason SoftCpu::run(uint64_t budget) {
     if (block->translated == nullptr && code.wants_translation(*block)) {
       if (!code.translate(*this, *block)) {  // every block was dropped to make room
         previous = nullptr;
+        unfilled = nullptr;
         continue;
       }
     }
-    const uint64_t result =
-        block->translated != nullptr ? block->translated(this) : interpret(*block);
+    if (unfilled != nullptr) {  // chain the last translated block's exit to this one
+      if (block->translated != nullptr) {
+        *unfilled = Block::ChainSlot{tlb.generation(), code.generation(), block->translated_body};
+      }
+      unfilled = nullptr;
+    }
+    uint64_t result;
+    if (block->translated != nullptr) {
+      chain_request = nullptr;
+      result = block->translated(this);
+      unfilled = chain_request;
+    } else {
+      result = interpret(*block);
+    }
     retired += result_completed(result);
     switch (result_status(result)) {
       case Status::kNext:

@@ -12,6 +12,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 namespace cella::soft {
 
@@ -55,32 +56,49 @@ class Tlb {
   }
   bool user() const { return bank_ != entries_.data(); }
 
-  void flush_all() {
-    entries_.fill(TlbEntry{});
-    largest_shift_ = 12;
-    ++generation_;
-  }
+  // The entry for `linear` in the current bank, for a fill with a translation of a guest
+  // page of 2^page_shift bytes, global or not: records what the flushes below must find.
+  TlbEntry& entry_to_fill(uint64_t linear, uint8_t page_shift, bool global);
+
+  void flush_all();
   // CR3 reload without PCID: every non-global translation goes.
   void flush_non_global();
   // INVLPG: every translation of the guest page that contains `linear`, whatever its size
   // (SDM Vol. 3A 4.10.4.1), in both banks.
   void flush_page(uint64_t linear);
-  // Records the size of a guest page that is about to be cached (INVLPG must then find all
-  // its 4 KiB pieces).
-  void note_page_shift(uint8_t shift) {
-    if (shift > largest_shift_) largest_shift_ = shift;
-  }
   // Takes write permission away from every entry for a physical page (it now holds code).
   void revoke_writes(uint64_t physical_page);
 
   // Changes whenever translations may have changed (any flush): chained blocks re-check.
   uint64_t generation() const { return generation_; }
+  const uint64_t* generation_pointer() const { return &generation_; }
 
  private:
   std::array<TlbEntry, 2 * kEntries> entries_{};  // supervisor bank, then user bank
   TlbEntry* bank_ = entries_.data();              // the current privilege's half of entries_
-  uint8_t largest_shift_ = 12;  // largest page_shift cached since the last flush_all
   uint64_t generation_ = 0;
+
+  // What the flushes visit instead of all 8192 entries (a boot reloads CR3 and runs INVLPG
+  // tens of thousands of times, mostly with the kernel's global pages cached):
+  // - the indices of entries filled with non-global translations, for CR3 reloads (an index
+  //   may since hold a global or no translation: checked when visited);
+  // - the large guest pages (2 MiB, 1 GiB) cached as 4 KiB pieces, for INVLPG: only an
+  //   address inside one of them needs more than its own two entries examined.
+  // Past their limits the lists are abandoned until the next flush_all, and flushes scan.
+  static constexpr size_t kNonGlobalLimit = 4096;
+  static constexpr size_t kLargePageLimit = 64;
+  struct LargePage {
+    uint64_t base;
+    uint8_t shift;
+  };
+  std::vector<uint32_t> non_global_;
+  bool non_global_overflow_ = false;
+  std::vector<LargePage> large_pages_;
+  bool large_pages_overflow_ = false;
+
+  // Drops every piece cached in [first, first + size) in both banks whose own guest page
+  // contains `linear`.
+  void drop_pieces(uint64_t linear, uint64_t first, uint64_t size);
 };
 
 }  // namespace cella::soft

@@ -8,6 +8,7 @@
 #include <xbyak/xbyak.h>
 
 #include <functional>
+#include <thread>
 #include <vector>
 
 #include "engines/soft/cpu.h"
@@ -265,6 +266,60 @@ TEST(Translator, FaultsInsideABlockAreExact) {
   }
 }
 
+// Calls, returns, pushes and pops (register, immediate and memory sources, RET imm16, POP
+// RSP), then each of them faulting on the stack: RSP and RIP must be as before the instruction.
+TEST(Translator, StackOperationsAndTheirFaults) {
+  Program p;
+  Xbyak::Label function, loop;
+  p.mov(r12d, 6);
+  p.L(loop);
+  p.push(r12);
+  p.push(0x1234);
+  p.push(qword[rbx + 32]);
+  p.call(function);
+  p.pop(rdx);  // 0x1234
+  p.pop(rcx);  // r12
+  p.lea(rax, ptr[rsp - 64]);
+  p.push(rax);
+  p.pop(rsp);  // POP RSP: RSP becomes the popped value
+  p.dec(r12);
+  p.jnz(loop, Xbyak::CodeGenerator::T_NEAR);
+  p.ud2();
+  p.L(function);
+  p.mov(rax, ptr[rsp + 8]);  // the pushed [rbx + 32]
+  p.add(rax, r12);
+  p.mov(ptr[rbx + r12 * 8 + 4000], rax);
+  p.ret(8);  // releases it
+  run_everywhere(p.bytes());
+
+  struct Case {
+    const char* name;
+    uint64_t rsp;
+    std::function<void(Program&)> emit;
+  };
+  const Case faults[] = {
+      {"push into the hole", kHole + 16, [](Program& g) { g.push(rax); }},
+      {"call into the hole", kHole + 16, [](Program& g) { g.call(g.getCurr() + 64); }},
+      {"pop from the hole", kHole + 16, [](Program& g) { g.pop(rcx); }},
+      {"ret from the hole", kHole + 16, [](Program& g) { g.ret(); }},
+      {"ret to a non-canonical address", kData + 40, [](Program& g) { g.ret(); }},
+  };
+  for (const Case& c : faults) {
+    SCOPED_TRACE(c.name);
+    Program f;
+    f.mov(rax, 0x0000900000000000);  // a non-canonical return address at [kData + 40]
+    f.mov(ptr[rbx + 40], rax);
+    f.mov(rsp, c.rsp);
+    const size_t faulting = f.getSize();
+    c.emit(f);
+    f.ud2();
+    const Outcome out = run_everywhere(f.bytes());
+    EXPECT_NE(out.fault.vector, x86::Vector::kInvalidOpcode);
+    EXPECT_EQ(out.state.gpr[4], c.rsp);
+    EXPECT_EQ(out.state.rip, kBase + faulting);
+  }
+}
+
 // A relative branch to a non-canonical address raises #GP(0) at the branch (SDM Vol. 1
 // 6.3.7): code in the last pages below the canonical hole.
 TEST(Translator, BranchToANonCanonicalTargetRaisesGeneralProtection) {
@@ -334,6 +389,50 @@ TEST(Translator, AFullRegionFlushesAndExecutionContinues) {
   expect_same(interpreted, translated, "tiny region");
   EXPECT_GT(translated.flushes, 0u);
   EXPECT_GT(translated.translated, translated.flushes);
+}
+
+// Chained blocks (a loop over three blocks, with a TLB flush in each iteration so that the
+// chains' generation goes stale and is re-made): the same results, and a stop request from
+// another thread ends an endless chained loop.
+TEST(Translator, ChainedBlocksStopForFlushesAndRequests) {
+  Program p;
+  Xbyak::Label top, odd, join, done;
+  p.xor_(eax, eax);
+  p.mov(ecx, 300);
+  p.L(top);
+  p.test(cl, 1);
+  p.jnz(odd);
+  p.add(eax, ecx);
+  p.jmp(join);
+  p.L(odd);
+  p.db(0x0f);  // invlpg [rbx] (0F 01 /7): the TLB generation changes
+  p.db(0x01);
+  p.db(0x3b);
+  p.sub(eax, 3);
+  p.L(join);
+  p.sub(ecx, 1);
+  p.jnz(top);
+  p.ud2();
+  run_everywhere(p.bytes());
+
+  Program endless;
+  Xbyak::Label again;
+  endless.L(again);
+  endless.add(rax, 1);
+  endless.jmp(again);
+  testing::FlatMemory memory(kBase, kSize);
+  memory.write(kBase, endless.bytes());
+  const x86::CpuidPolicy cpuid = soft_cpuid_policy();
+  CodeCache cache(kTranslateAtOnce);
+  SoftCpu cpu(memory, cache, cpuid);
+  cpu.rip = kBase;
+  std::thread stopper([&] {
+    while (__atomic_load_n(&cpu.gpr[0], __ATOMIC_RELAXED) < 1000) std::this_thread::yield();
+    cpu.request_stop();
+  });
+  EXPECT_EQ(cpu.run(), ExitReason::kStopRequest);
+  stopper.join();
+  EXPECT_EQ(cpu.retired, 2 * cpu.gpr[0]);
 }
 
 // run(budget) stops between blocks: the same count and state in every tier.

@@ -39,21 +39,29 @@ CpuLayout CpuLayout::of(const SoftCpu& cpu) {
   layout.flags = offset(&cpu.flags);
   layout.segment_base = offset(cpu.segment_base);
   layout.tlb_bank = offset(cpu.tlb.bank_pointer());
+  layout.tlb_generation = offset(cpu.tlb.generation_pointer());
+  layout.retired = offset(&cpu.retired);
+  layout.retire_limit = offset(&cpu.retire_limit);
+  layout.stop_requested = offset(&cpu.stop_requested);
+  layout.interrupt_requested = offset(&cpu.interrupt_requested);
+  layout.chain_request = offset(&cpu.chain_request);
+  layout.code_generation = cpu.code.generation_pointer();
   return layout;
 }
 
 BlockTranslator::BlockTranslator(Gen& gen, const CpuLayout& layout, const Block& block)
     : g(gen), layout_(layout), block_(block) {}
 
-void BlockTranslator::translate() {
+size_t BlockTranslator::translate() {
   prologue();
+  const size_t body = g.getSize();
   for (index_ = 0; index_ < block_.insns.size() && !ended_; ++index_) {
     translate_instruction();
     offset_ += insn_->length;
   }
   if (!ended_) {
     sync_rip(offset_);
-    exit_with(block_result(Status::kNext, static_cast<uint32_t>(block_.insns.size())));
+    exit_chained(0, Status::kNext, static_cast<uint32_t>(block_.insns.size()));
   }
   while (!stubs_.empty()) {  // a stub may defer more
     std::vector<std::function<void()>> stubs = std::move(stubs_);
@@ -63,6 +71,7 @@ void BlockTranslator::translate() {
   g.L(epilogue_);
   g.pop(g.rbx);
   g.ret();
+  return body;
 }
 
 void BlockTranslator::prologue() {
@@ -87,6 +96,34 @@ void BlockTranslator::sync_rip(int64_t offset) {
 void BlockTranslator::exit_with(uint64_t result) {
   g.mov(g.eax, static_cast<uint32_t>(result));
   g.jmp(epilogue_, Gen::T_NEAR);
+}
+
+void BlockTranslator::exit_chained(int slot, Status status, uint32_t completed) {
+  // What run() checks between blocks: the generations the link was made under, the budget,
+  // and the requests of other threads (stop, interrupt).
+  const uint32_t retiring = completed + (status == Status::kBranch ? 1 : 0);
+  Label unchained;
+  g.mov(g.rcx, reinterpret_cast<uint64_t>(&block_.chains[slot]));
+  g.mov(g.rdx, g.qword[g.rbx + layout_.tlb_generation]);
+  g.cmp(g.rdx, g.qword[g.rcx + static_cast<int32_t>(offsetof(Block::ChainSlot, tlb_generation))]);
+  g.jne(unchained, Gen::T_NEAR);
+  g.mov(g.rdx, reinterpret_cast<uint64_t>(layout_.code_generation));
+  g.mov(g.rdx, g.qword[g.rdx]);
+  g.cmp(g.rdx, g.qword[g.rcx + static_cast<int32_t>(offsetof(Block::ChainSlot, code_generation))]);
+  g.jne(unchained, Gen::T_NEAR);
+  g.mov(g.rdx, g.qword[g.rbx + layout_.retired]);
+  g.add(g.rdx, retiring);
+  g.cmp(g.rdx, g.qword[g.rbx + layout_.retire_limit]);
+  g.jae(unchained, Gen::T_NEAR);
+  g.cmp(g.byte[g.rbx + layout_.stop_requested], 0);
+  g.jne(unchained, Gen::T_NEAR);
+  g.cmp(g.byte[g.rbx + layout_.interrupt_requested], 0);
+  g.jne(unchained, Gen::T_NEAR);
+  g.mov(g.qword[g.rbx + layout_.retired], g.rdx);
+  g.jmp(g.qword[g.rcx + static_cast<int32_t>(offsetof(Block::ChainSlot, body))]);
+  g.L(unchained);
+  g.mov(g.qword[g.rbx + layout_.chain_request], g.rcx);
+  exit_with(block_result(status, completed));
 }
 
 // What the interpreter's loop does for one instruction: call its semantics, continue on
@@ -191,73 +228,74 @@ void BlockTranslator::effective_offset_to_rsi() {
 
 void BlockTranslator::linear_address_to_rsi() {
   effective_offset_to_rsi();
-  g.add(g.rsi, g.qword[g.rbx + layout_.segment_base + insn_->segment * 8]);
+  add_segment_base(static_cast<x86::Segment>(insn_->segment));
 }
 
 // The TLB fast path of memory.h, inline: the entry of the page, its read or write tag
 // compared with the page of the access's last byte (a mismatch also catches an access that
 // crosses into the next page, whose entry is a different one), then the host address. A
-// miss calls the interpreter's slow path; a fault leaves the block at this instruction.
-void BlockTranslator::memory_access(int size, bool is_store, const Reg64& value) {
+// miss calls the interpreter's slow path; a fault runs `undo` and leaves the block at this
+// instruction. RSI holds the linear address.
+void BlockTranslator::access(const Access& a, const Reg64& value) {
   flags_live_ = false;
-  linear_address_to_rsi();
   g.mov(g.rdi, g.rsi);
   g.shr(g.rdi, 12);
   g.and_(g.edi, static_cast<uint32_t>(Tlb::kEntries - 1));
   g.imul(g.rdi, g.rdi, static_cast<int>(sizeof(TlbEntry)));
   g.add(g.rdi, g.qword[g.rbx + layout_.tlb_bank]);
-  g.lea(g.r10, g.ptr[g.rsi + (size - 1)]);
+  g.lea(g.r10, g.ptr[g.rsi + (a.size - 1)]);
   g.and_(g.r10, static_cast<int32_t>(~kPageOffsetMask));
-  const int32_t tag = is_store ? offsetof(TlbEntry, write_tag) : offsetof(TlbEntry, read_tag);
+  const int32_t tag = a.store ? offsetof(TlbEntry, write_tag) : offsetof(TlbEntry, read_tag);
   g.cmp(g.r10, g.qword[g.rdi + tag]);
   auto slow = std::make_shared<Label>();
   auto done = std::make_shared<Label>();
   g.jne(*slow, Gen::T_NEAR);
   g.mov(g.r10, g.qword[g.rdi + static_cast<int32_t>(offsetof(TlbEntry, host_minus_linear))]);
-  if (is_store) {
-    switch (size) {
+  const Xbyak::RegExp host = g.rsi + g.r10;
+  if (a.store) {
+    switch (a.size) {
       case 1:
-        g.mov(g.byte[g.rsi + g.r10], value.cvt8());
+        g.mov(g.byte[host], value.cvt8());
         break;
       case 2:
-        g.mov(g.word[g.rsi + g.r10], value.cvt16());
+        g.mov(g.word[host], value.cvt16());
         break;
       case 4:
-        g.mov(g.dword[g.rsi + g.r10], value.cvt32());
+        g.mov(g.dword[host], value.cvt32());
         break;
       default:
-        g.mov(g.qword[g.rsi + g.r10], value);
+        g.mov(g.qword[host], value);
         break;
     }
   } else {
-    switch (size) {
+    switch (a.size) {
       case 1:
-        g.movzx(value.cvt32(), g.byte[g.rsi + g.r10]);
+        g.movzx(value.cvt32(), g.byte[host]);
         break;
       case 2:
-        g.movzx(value.cvt32(), g.word[g.rsi + g.r10]);
+        g.movzx(value.cvt32(), g.word[host]);
         break;
       case 4:
-        g.mov(value.cvt32(), g.dword[g.rsi + g.r10]);
+        g.mov(value.cvt32(), g.dword[host]);
         break;
       default:
-        g.mov(value, g.qword[g.rsi + g.r10]);
+        g.mov(value, g.qword[host]);
         break;
     }
   }
   g.L(*done);
 
-  const Insn* in = insn_;
   const uint32_t index = index_;
   const int64_t offset = offset_;
   const int64_t synced = rip_synced_;
   const int32_t rip = layout_.rip;
+  const int32_t length = insn_->length;
   const uint64_t valid = reinterpret_cast<uint64_t>(&block_.valid);
   defer([=, this] {
     static constexpr int kSavedBytes = 48;  // five registers and the alignment slot
     auto fault = std::make_shared<Label>();
     g.L(*slow);
-    if (is_store) g.mov(g.r11, value);
+    if (a.store) g.mov(g.r11, value);
     g.push(g.rax);
     g.push(g.rcx);
     g.push(g.rdx);
@@ -266,50 +304,77 @@ void BlockTranslator::memory_access(int size, bool is_store, const Reg64& value)
     g.sub(g.rsp, 8);
     g.mov(g.rdi, g.rbx);
     // RSI: the linear address already.
-    g.mov(g.rdx, reinterpret_cast<uint64_t>(in));
-    g.mov(g.ecx, static_cast<uint32_t>(size));
-    if (is_store) {
+    g.mov(g.edx, static_cast<uint32_t>(a.size));
+    g.mov(g.ecx, static_cast<uint32_t>(a.segment));
+    if (a.store) {
       g.mov(g.r8, g.r11);
       g.mov(g.rax, address_of(&store_slow));
       g.call(g.rax);
       g.test(g.rax, g.rax);
       g.jz(*fault, Gen::T_NEAR);
-      // The store may have gone into this block's own code: leave after this instruction.
-      auto stale = std::make_shared<Label>();
-      g.mov(g.rcx, valid);
-      g.cmp(g.byte[g.rcx], 0);
-      g.je(*stale, Gen::T_NEAR);
-      g.add(g.rsp, 8);
-      g.pop(g.r9);
-      g.pop(g.r8);
-      g.pop(g.rdx);
-      g.pop(g.rcx);
-      g.pop(g.rax);
-      g.jmp(*done, Gen::T_NEAR);
-      g.L(*stale);
-      g.add(g.rsp, kSavedBytes);
-      g.add(g.qword[g.rbx + rip], static_cast<int32_t>(offset + in->length - synced));
-      exit_with(block_result(Status::kRestart, index + 1));
     } else {
       g.mov(g.rax, address_of(&load_slow));
       g.call(g.rax);
       g.test(g.rdx, g.rdx);
       g.jz(*fault, Gen::T_NEAR);
       g.mov(g.r11, g.rax);
-      g.add(g.rsp, 8);
-      g.pop(g.r9);
-      g.pop(g.r8);
-      g.pop(g.rdx);
-      g.pop(g.rcx);
-      g.pop(g.rax);
-      g.mov(value, g.r11);
-      g.jmp(*done, Gen::T_NEAR);
+    }
+    auto stale = std::make_shared<Label>();
+    if (a.store && a.last_effect) {
+      // The store may have gone into this block's own code: leave after this instruction.
+      g.mov(g.rcx, valid);
+      g.cmp(g.byte[g.rcx], 0);
+      g.je(*stale, Gen::T_NEAR);
+    }
+    g.add(g.rsp, 8);
+    g.pop(g.r9);
+    g.pop(g.r8);
+    g.pop(g.rdx);
+    g.pop(g.rcx);
+    g.pop(g.rax);
+    if (!a.store) g.mov(value, g.r11);
+    g.jmp(*done, Gen::T_NEAR);
+    if (a.store && a.last_effect) {
+      g.L(*stale);
+      g.add(g.rsp, kSavedBytes);
+      g.add(g.qword[g.rbx + rip], static_cast<int32_t>(offset + length - synced));
+      exit_with(block_result(Status::kRestart, index + 1));
     }
     g.L(*fault);
     g.add(g.rsp, kSavedBytes);
+    if (a.undo) a.undo();
     if (offset != synced) g.add(g.qword[g.rbx + rip], static_cast<int32_t>(offset - synced));
     exit_with(block_result(Status::kFault, index));
   });
+}
+
+void BlockTranslator::memory_operand(int size, bool is_store, const Reg64& value) {
+  linear_address_to_rsi();
+  access(Access(size, is_store, insn_->segment), value);
+}
+
+void BlockTranslator::push(const Reg64& value, bool last_effect) {
+  // SDM Vol. 1 6.2.5: RSP -= 8, then the store; RSP is restored if the store faults.
+  const int32_t rsp = layout_.reg(kRspByteOffset);
+  g.mov(g.rsi, g.qword[g.rbx + rsp]);
+  g.lea(g.rsi, g.ptr[g.rsi - 8]);
+  g.mov(g.qword[g.rbx + rsp], g.rsi);
+  add_segment_base(x86::Segment::kSs);
+  Access a(8, true, static_cast<uint8_t>(x86::Segment::kSs));
+  a.last_effect = last_effect;
+  a.undo = [this, rsp] { g.add(g.qword[g.rbx + rsp], 8); };
+  access(a, value);
+}
+
+void BlockTranslator::pop(const Reg64& value) {
+  // Loads [RSP]; the caller adds to RSP once nothing else can fault.
+  g.mov(g.rsi, g.qword[g.rbx + layout_.reg(kRspByteOffset)]);
+  add_segment_base(x86::Segment::kSs);
+  access(Access(8, false, static_cast<uint8_t>(x86::Segment::kSs)), value);
+}
+
+void BlockTranslator::add_segment_base(x86::Segment segment) {
+  g.add(g.rsi, g.qword[g.rbx + layout_.segment_base + static_cast<int>(segment) * 8]);
 }
 
 void BlockTranslator::load(const OperandSpec& spec, int size, const Reg64& dst) {
@@ -331,7 +396,7 @@ void BlockTranslator::load(const OperandSpec& spec, int size, const Reg64& dst) 
     }
   };
   if (in_memory(spec)) {
-    memory_access(size, false, dst);
+    memory_operand(size, false, dst);
     return;
   }
   switch (spec.kind) {
@@ -377,7 +442,7 @@ void BlockTranslator::store_register(uint8_t byte_offset, int size, const Reg64&
 
 void BlockTranslator::store(const OperandSpec& spec, int size, const Reg64& src) {
   if (in_memory(spec)) {
-    memory_access(size, true, src);
+    memory_operand(size, true, src);
     return;
   }
   switch (spec.kind) {
@@ -434,7 +499,7 @@ void BlockTranslator::carry_to_r8() {
   g.mov(g.r8, g.rax);
 }
 
-void BlockTranslator::branch_relative(int64_t displacement) {
+void BlockTranslator::relative_target_to_rax(int64_t displacement) {
   // Target = RIP in memory + (this instruction's offset + length + displacement - synced).
   const int64_t delta = offset_ + insn_->length + displacement - rip_synced_;
   g.mov(g.rax, g.qword[g.rbx + layout_.rip]);
@@ -444,6 +509,9 @@ void BlockTranslator::branch_relative(int64_t displacement) {
     g.mov(g.rcx, static_cast<uint64_t>(delta));
     g.add(g.rax, g.rcx);
   }
+}
+
+void BlockTranslator::check_canonical_rax(std::function<void()> undo) {
   // SDM Vol. 1 6.3.7: a non-canonical target raises #GP(0) at the branch.
   g.mov(g.rcx, g.rax);
   g.shl(g.rcx, 16);
@@ -451,28 +519,46 @@ void BlockTranslator::branch_relative(int64_t displacement) {
   g.cmp(g.rcx, g.rax);
   auto fault = std::make_shared<Label>();
   g.jne(*fault, Gen::T_NEAR);
-  g.mov(g.qword[g.rbx + layout_.rip], g.rax);
-  exit_with(block_result(Status::kBranch, index_));
-
   const uint32_t index = index_;
   const int64_t to_instruction = offset_ - rip_synced_;
   const int32_t rip = layout_.rip;
   defer([=, this] {
     g.L(*fault);
+    if (undo) undo();
     g.mov(g.rdi, g.rbx);
     g.mov(g.rax, address_of(&raise_general_protection));
     g.call(g.rax);
     if (to_instruction != 0) g.add(g.qword[g.rbx + rip], static_cast<int32_t>(to_instruction));
     exit_with(block_result(Status::kFault, index));
   });
+}
+
+void BlockTranslator::branch_to_rax(bool chain) {
+  g.mov(g.qword[g.rbx + layout_.rip], g.rax);
+  if (chain) {
+    exit_chained(0, Status::kBranch, index_);
+  } else {
+    exit_with(block_result(Status::kBranch, index_));
+  }
   ended_ = true;
+}
+
+void BlockTranslator::branch_relative(int64_t displacement) {
+  relative_target_to_rax(displacement);
+  check_canonical_rax();
+  branch_to_rax(true);
+}
+
+void BlockTranslator::next_rip_to_rax() {
+  g.mov(g.rax, g.qword[g.rbx + layout_.rip]);
+  g.add(g.rax, static_cast<int32_t>(offset_ + insn_->length - rip_synced_));
 }
 
 void BlockTranslator::fall_through() {
   // An exit path beside the taken one: RIP in memory is not synced for the code after it.
   const int64_t delta = offset_ + insn_->length - rip_synced_;
   if (delta != 0) g.add(g.qword[g.rbx + layout_.rip], static_cast<int32_t>(delta));
-  exit_with(block_result(Status::kBranch, index_));
+  exit_chained(1, Status::kBranch, index_);
 }
 
 // One table per instruction family, indexed by the x86 condition encoding. (Plain function

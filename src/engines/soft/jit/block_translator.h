@@ -42,7 +42,14 @@ struct CpuLayout {
   int32_t rip = 0;
   int32_t flags = 0;
   int32_t segment_base = 0;
-  int32_t tlb_bank = 0;  // Tlb::bank_entries(): TlbEntry* of the current privilege's bank
+  int32_t tlb_bank = 0;  // Tlb::bank_pointer(): TlbEntry* of the current privilege's bank
+  int32_t tlb_generation = 0;
+  int32_t retired = 0;
+  int32_t retire_limit = 0;
+  int32_t stop_requested = 0;
+  int32_t interrupt_requested = 0;
+  int32_t chain_request = 0;
+  const uint64_t* code_generation = nullptr;  // the CPU's code cache's (an address)
 
   static CpuLayout of(const SoftCpu& cpu);
   int32_t reg(uint8_t byte_offset) const { return gpr + byte_offset; }
@@ -57,7 +64,8 @@ class BlockTranslator {
 
   BlockTranslator(Gen& gen, const CpuLayout& layout, const Block& block);
   // Emits the whole block: prologue, each instruction, the fall-through exit and the stubs.
-  void translate();
+  // Returns the offset of the code after the prologue (the chained entry).
+  size_t translate();
 
   // ---- For the inline forms (inline_forms.cc) ----
   Gen& g;
@@ -74,6 +82,8 @@ class BlockTranslator {
   void load(const OperandSpec& spec, int size, const Xbyak::Reg64& dst);
   // Stores the low `size` bytes of `src` (a 4-byte store zero-extends the register).
   void store(const OperandSpec& spec, int size, const Xbyak::Reg64& src);
+  // The offset in SoftCpu of a general-purpose register's byte (operand coding, insn.h).
+  int32_t gpr_offset(uint8_t byte_offset) const { return layout_.reg(byte_offset); }
   // Stores the low `size` bytes of `src` into the general-purpose register at byte offset.
   void store_register(uint8_t byte_offset, int size, const Xbyak::Reg64& src);
   // RSI = the effective address (offset within the segment) of the memory operand.
@@ -95,6 +105,22 @@ class BlockTranslator {
   // Ends the block at the current (last) instruction with a relative control transfer:
   // RIP = this instruction's RIP + length + displacement, checked canonical.
   void branch_relative(int64_t displacement);
+  // The pieces of control transfers: RAX = the relative target, or the next instruction's
+  // RIP; #GP(0) (after `undo`) unless RAX is canonical; RIP = RAX, ending the block.
+  void relative_target_to_rax(int64_t displacement);
+  void next_rip_to_rax();
+  void check_canonical_rax(std::function<void()> undo = {});
+  // `chain`: the target is a constant of this block (a relative branch), so the exit may
+  // jump straight to the successor's translation (Block::ChainSlot 0).
+  void branch_to_rax(bool chain);
+
+  // The stack (SDM Vol. 1 6.2.5, 64-bit pushes and pops through SS). push(): RSP -= 8 and
+  // store `value` (RAX..R9); a fault restores RSP. `last_effect`: nothing of the instruction
+  // follows the store (so a store into this block's code can leave right after it).
+  // pop(): `value` = [RSP]; RSP is unchanged (the caller adds to it).
+  void push(const Xbyak::Reg64& value, bool last_effect);
+  void pop(const Xbyak::Reg64& value);
+  static constexpr uint8_t kRspByteOffset = 4 * 8;
   // Leaves the block with RIP = the next instruction (a conditional branch not taken); the
   // code after it (the taken path) still sees the translator's RIP bookkeeping unchanged.
   void fall_through();
@@ -110,8 +136,25 @@ class BlockTranslator {
   void call_semantics();
   void sync_rip(int64_t offset);
   void exit_with(uint64_t result);
-  void memory_access(int size, bool is_store, const Xbyak::Reg64& value);
+  // Leaves the block with `status` after `completed` instructions, RIP already set, through
+  // chain slot `slot`: to the successor's translation when the slot is valid and nothing
+  // asks the run loop back, else to the run loop (which fills the slot).
+  void exit_chained(int slot, Status status, uint32_t completed);
+  struct Access {
+    Access(int bytes, bool is_store, uint8_t segment_index)
+        : size(bytes), store(is_store), segment(segment_index) {}
+    int size;
+    bool store;
+    uint8_t segment;             // x86::Segment of the address (SS: #GP becomes #SS)
+    bool last_effect = true;     // store: may leave after it when it invalidated this block
+    std::function<void()> undo;  // emitted on the fault path, before leaving
+  };
+  // The access at the linear address in RSI, through the TLB.
+  void access(const Access& a, const Xbyak::Reg64& value);
+  // The current instruction's ModRM memory operand.
+  void memory_operand(int size, bool is_store, const Xbyak::Reg64& value);
   void linear_address_to_rsi();
+  void add_segment_base(x86::Segment segment);
   // An out-of-line path, emitted after the block's code.
   void defer(std::function<void()> emit) { stubs_.push_back(std::move(emit)); }
 

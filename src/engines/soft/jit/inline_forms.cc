@@ -217,6 +217,54 @@ bool emit_jump(BlockTranslator& t, const InlineForm&, Condition) {
   return true;
 }
 
+// ---- PUSH r/imm/m (exec/data.cc Push), 64-bit ----
+bool emit_push(BlockTranslator& t, const InlineForm&, Condition) {
+  const OperandList& ops = t.form().operand_list;
+  if (ops.count != 1 || t.insn().opsize != 8 || !t.supported(ops[0])) return false;
+  t.load(ops[0], 8, t.g.rax);  // PUSH RSP pushes the value before the decrement
+  t.push(t.g.rax, true);
+  return true;
+}
+
+// ---- POP r (exec/data.cc Pop), 64-bit: POP RSP leaves the popped value in RSP ----
+bool emit_pop(BlockTranslator& t, const InlineForm&, Condition) {
+  const OperandList& ops = t.form().operand_list;
+  if (ops.count != 1 || ops[0].kind != OperandKind::kZ || t.insn().opsize != 8) return false;
+  Gen& g = t.g;
+  t.pop(g.rax);
+  g.add(g.qword[g.rbx + t.gpr_offset(BlockTranslator::kRspByteOffset)], 8);
+  t.store_register(t.insn().rm, 8, g.rax);
+  return true;
+}
+
+// ---- CALL rel (exec/control.cc Call): the target is checked before the push ----
+bool emit_call(BlockTranslator& t, const InlineForm&, Condition) {
+  const OperandList& ops = t.form().operand_list;
+  if (ops.count != 1 || ops[0].kind != OperandKind::kJ || !t.is_last()) return false;
+  Gen& g = t.g;
+  t.relative_target_to_rax(t.insn().imm);
+  t.check_canonical_rax();
+  g.mov(g.r9, g.rax);
+  t.next_rip_to_rax();
+  t.push(g.rax, false);
+  g.mov(g.rax, g.r9);
+  t.branch_to_rax(true);
+  return true;
+}
+
+// ---- RET / RET imm16 (exec/control.cc Return): RSP moves only when the target is good ----
+bool emit_return(BlockTranslator& t, const InlineForm&, Condition) {
+  const OperandList& ops = t.form().operand_list;
+  if (!t.is_last()) return false;
+  Gen& g = t.g;
+  t.pop(g.rax);
+  t.check_canonical_rax();
+  const int32_t release = ops.count == 1 ? static_cast<uint16_t>(t.insn().imm) : 0;
+  g.add(g.qword[g.rbx + t.gpr_offset(BlockTranslator::kRspByteOffset)], 8 + release);
+  t.branch_to_rax(false);  // the target comes from the stack
+  return true;
+}
+
 // ---- NOP forms (exec/common.h Nop): nothing to do ----
 bool emit_nothing(BlockTranslator&, const InlineForm&, Condition) {
   return true;
@@ -254,6 +302,10 @@ const InlineForm kInlineForms[] = {
     {"SAR",    emit_shift,    FlagOp::kSar,   nullptr, true, host_shift<&Gen::sar>},
     {"IMUL",   emit_multiply},
     {"JMP",    emit_jump},
+    {"CALL",   emit_call},
+    {"RET",    emit_return},
+    {"PUSH",   emit_push},
+    {"POP",    emit_pop},
     {"NOP",    emit_nothing},
 };
 // clang-format on

@@ -1,22 +1,30 @@
 #include "engines/soft/jit/runtime.h"
 
-#include "engines/soft/exec/operands.h"
+#include "engines/soft/memory.h"
 
 namespace cella::soft::jit {
 
-LoadResult load_slow(SoftCpu* cpu, uint64_t linear, const Insn* insn, uint64_t size) {
+namespace {
+
+void note_segment_fault(SoftCpu& cpu, uint64_t linear, uint64_t segment) {
+  if (segment == static_cast<uint64_t>(x86::Segment::kSs)) stack_segment_fault(cpu, linear);
+}
+
+}  // namespace
+
+LoadResult load_slow(SoftCpu* cpu, uint64_t linear, uint64_t size, uint64_t segment) {
   uint64_t value = 0;
   if (!cpu->read_slow(linear, &value, size)) {
-    segment_fault(*cpu, *insn, linear);
+    note_segment_fault(*cpu, linear, segment);
     return {0, 0};
   }
   return {value, 1};
 }
 
-uint64_t store_slow(SoftCpu* cpu, uint64_t linear, const Insn* insn, uint64_t size,
+uint64_t store_slow(SoftCpu* cpu, uint64_t linear, uint64_t size, uint64_t segment,
                     uint64_t value) {
   if (!cpu->write_slow(linear, &value, size)) {
-    segment_fault(*cpu, *insn, linear);
+    note_segment_fault(*cpu, linear, segment);
     return 0;
   }
   return 1;

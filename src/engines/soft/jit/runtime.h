@@ -15,10 +15,11 @@ struct LoadResult {
   uint64_t ok;  // 0: a guest exception is recorded in cpu->fault
 };
 
-// Loads `size` bytes (1, 2, 4, 8) at `linear` for `insn` (a #GP through SS becomes #SS).
-LoadResult load_slow(SoftCpu* cpu, uint64_t linear, const Insn* insn, uint64_t size);
+// Loads `size` bytes (1, 2, 4, 8) at `linear`, an address in `segment` (x86::Segment: a #GP
+// through SS becomes #SS, SDM Vol. 3A 6.15).
+LoadResult load_slow(SoftCpu* cpu, uint64_t linear, uint64_t size, uint64_t segment);
 // Stores the low `size` bytes of `value`; 0 when a guest exception is recorded.
-uint64_t store_slow(SoftCpu* cpu, uint64_t linear, const Insn* insn, uint64_t size, uint64_t value);
+uint64_t store_slow(SoftCpu* cpu, uint64_t linear, uint64_t size, uint64_t segment, uint64_t value);
 // Condition `condition` (Condition's encoding) of the lazily kept flags: 0 or 1.
 uint64_t test_condition(const LazyFlags* flags, uint64_t condition);
 // CF of the lazily kept flags: 0 or 1.

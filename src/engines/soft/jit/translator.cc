@@ -13,12 +13,13 @@ Translator::~Translator() = default;
 
 Translator::Result Translator::translate(const SoftCpu& cpu, Block& block) {
   if (!region_->usable()) return Result::kUnavailable;
-  static thread_local const CpuLayout layout = CpuLayout::of(cpu);
+  const CpuLayout layout = CpuLayout::of(cpu);
   try {
     Xbyak::CodeGenerator gen(region_->available(), region_->cursor());
-    BlockTranslator(gen, layout, block).translate();
-    block.translated =
-        reinterpret_cast<TranslatedBlock>(const_cast<uint8_t*>(region_->commit(gen.getSize())));
+    const size_t body = BlockTranslator(gen, layout, block).translate();
+    const uint8_t* code = region_->commit(gen.getSize());
+    block.translated = reinterpret_cast<TranslatedBlock>(const_cast<uint8_t*>(code));
+    block.translated_body = code + body;
     return Result::kTranslated;
   } catch (const Xbyak::Error&) {
     return Result::kFull;  // the generator ran out of room (ERR_CODE_IS_TOO_BIG)
