@@ -1,6 +1,8 @@
 # cella_fuzzer(<name> DEPS <libraries>): one line per fuzz target.
 cella_fuzzer(decoder DEPS cella_soft Zydis::Zydis)
 cella_fuzzer(soft_cpu DEPS cella_soft)
+# The translator against the interpreter on the soft_cpu seeds (hostile code).
+cella_fuzzer(translated_cpu DEPS cella_soft CORPUS soft_cpu)
 cella_fuzzer(kernel_image DEPS cella_machine)
 cella_fuzzer(legacy_devices DEPS cella_devices)
 cella_fuzzer(apic DEPS cella_devices)

@@ -94,15 +94,8 @@ size_t immediate_size(OperandSpec spec, int size_log2, bool addr32) {
   const size_t opsize = size_t{1} << size_log2;
   if (spec.kind == OperandKind::kO) return addr32 ? 4 : 8;  // moffs: address size
   if (spec.kind == OperandKind::kJ) return spec.size == OperandSize::kB ? 1 : 4;
+  if (const int bytes = fixed_size_bytes(spec.size)) return static_cast<size_t>(bytes);
   switch (spec.size) {
-    case OperandSize::kB:
-      return 1;
-    case OperandSize::kW:
-      return 2;
-    case OperandSize::kD:
-      return 4;
-    case OperandSize::kQ:
-      return 8;
     case OperandSize::kZ:
       return opsize == 2 ? 2 : 4;
     case OperandSize::kV:

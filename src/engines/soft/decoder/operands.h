@@ -236,6 +236,21 @@ constexpr bool is_gp_size(OperandSize size) {
          size == OperandSize::kQ || size == OperandSize::kV || size == OperandSize::kZ ||
          size == OperandSize::kY;
 }
+// Bytes of the fixed general-purpose size codes b, w, d, q; 0 for every other code.
+constexpr int fixed_size_bytes(OperandSize size) {
+  switch (size) {
+    case OperandSize::kB:
+      return 1;
+    case OperandSize::kW:
+      return 2;
+    case OperandSize::kD:
+      return 4;
+    case OperandSize::kQ:
+      return 8;
+    default:
+      return 0;
+  }
+}
 constexpr bool is_gp_register_kind(OperandKind kind) {
   return kind == OperandKind::kE || kind == OperandKind::kG || kind == OperandKind::kR ||
          kind == OperandKind::kZ || kind == OperandKind::kAcc || kind == OperandKind::kB;

@@ -160,15 +160,8 @@ void BlockTranslator::call_semantics() {
 }
 
 int BlockTranslator::operand_size(const OperandSpec& spec) const {
+  if (const int bytes = fixed_size_bytes(spec.size)) return bytes;
   switch (spec.size) {
-    case OperandSize::kB:
-      return 1;
-    case OperandSize::kW:
-      return 2;
-    case OperandSize::kD:
-      return 4;
-    case OperandSize::kQ:
-      return 8;
     case OperandSize::kV:
     case OperandSize::kZ:
     case OperandSize::kY:
