@@ -5,6 +5,7 @@
 // gpr/rip/rflags fields are refreshed by state() and loaded by set_state().
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 
@@ -80,6 +81,18 @@ struct SoftCpu {
   // to the run loop (which fills the slot once it knows the successor).
   uint64_t retire_limit = ~uint64_t{0};
   Block::ChainSlot* chain_request = nullptr;
+  // The translations of the last blocks run, by RIP, for exits whose target is known only at
+  // run time (RET): the run loop records each translated block it calls, with the generations
+  // of the moment, and translated code jumps through a matching valid entry.
+  struct JumpCacheEntry {
+    uint64_t rip = ~uint64_t{0};
+    Block::ChainSlot chain;
+  };
+  static constexpr size_t kJumpCacheEntries = 1024;
+  static constexpr size_t jump_cache_index(uint64_t rip) {
+    return (rip ^ (rip >> 12)) & (kJumpCacheEntries - 1);
+  }
+  std::array<JumpCacheEntry, kJumpCacheEntries> jump_cache{};
   // An external interrupt is waiting (request_interrupt()): run() returns kInterruptWindow as
   // soon as the CPU can take it.
   std::atomic<bool> interrupt_requested{false};

@@ -182,6 +182,8 @@ ExitReason SoftCpu::run(uint64_t budget) {
     }
     uint64_t result;
     if (block->translated != nullptr) {
+      jump_cache[jump_cache_index(rip)] = JumpCacheEntry{
+          rip, Block::ChainSlot{tlb.generation(), code.generation(), block->translated_body}};
       chain_request = nullptr;
       result = block->translated(this);
       unfilled = chain_request;

@@ -435,6 +435,48 @@ TEST(Translator, ChainedBlocksStopForFlushesAndRequests) {
   EXPECT_EQ(cpu.retired, 2 * cpu.gpr[0]);
 }
 
+// Returns go through the CPU's jump cache: a recursive Fibonacci (thousands of returns to a
+// few return addresses), and a caller that rewrites the callee's code between calls (the
+// cached translation of the return target and of the callee must not be reused stale).
+TEST(Translator, ReturnsThroughTheJumpCache) {
+  Program p;
+  Xbyak::Label fib, base, done, callee, loop;
+  p.mov(edi, 15);
+  p.call(fib);
+  p.mov(r12, rax);
+  p.mov(ecx, 6);
+  p.L(loop);
+  p.mov(byte[rip + callee + 1], cl);  // callee: mov al, imm8 (B0 ib) <- CL
+  p.call(callee);
+  p.add(r13, rax);
+  p.dec(ecx);
+  p.jnz(loop);
+  p.ud2();
+  p.L(fib);  // rax = fib(rdi)
+  p.cmp(rdi, 2);
+  p.jb(base);
+  p.push(rdi);
+  p.dec(rdi);
+  p.call(fib);
+  p.pop(rdi);
+  p.push(rax);
+  p.sub(rdi, 2);
+  p.call(fib);
+  p.pop(rdx);
+  p.add(rax, rdx);
+  p.ret();
+  p.L(base);
+  p.mov(rax, rdi);
+  p.ret();
+  p.L(callee);
+  p.mov(al, 0);
+  p.movzx(eax, al);
+  p.ret();
+  const Outcome out = run_everywhere(p.bytes());
+  EXPECT_EQ(out.state.gpr[12], 610u);                    // fib(15)
+  EXPECT_EQ(out.state.gpr[13], 6u + 5 + 4 + 3 + 2 + 1);  // each call saw its patched immediate
+}
+
 // run(budget) stops between blocks: the same count and state in every tier.
 TEST(Translator, BudgetStopsAtTheSameInstruction) {
   Program p;

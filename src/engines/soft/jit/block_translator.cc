@@ -46,6 +46,7 @@ CpuLayout CpuLayout::of(const SoftCpu& cpu) {
   layout.interrupt_requested = offset(&cpu.interrupt_requested);
   layout.chain_request = offset(&cpu.chain_request);
   layout.code_generation = cpu.code.generation_pointer();
+  layout.jump_cache = offset(cpu.jump_cache.data());
   return layout;
 }
 
@@ -98,31 +99,53 @@ void BlockTranslator::exit_with(uint64_t result) {
   g.jmp(epilogue_, Gen::T_NEAR);
 }
 
-void BlockTranslator::exit_chained(int slot, Status status, uint32_t completed) {
-  // What run() checks between blocks: the generations the link was made under, the budget,
-  // and the requests of other threads (stop, interrupt).
+void BlockTranslator::jump_if_chain_valid(Status status, uint32_t completed, const Label& no) {
+  // RCX: the Block::ChainSlot. What run() checks between blocks: the generations the link was
+  // made under, the budget, and the requests of other threads (stop, interrupt).
   const uint32_t retiring = completed + (status == Status::kBranch ? 1 : 0);
-  Label unchained;
-  g.mov(g.rcx, reinterpret_cast<uint64_t>(&block_.chains[slot]));
   g.mov(g.rdx, g.qword[g.rbx + layout_.tlb_generation]);
   g.cmp(g.rdx, g.qword[g.rcx + static_cast<int32_t>(offsetof(Block::ChainSlot, tlb_generation))]);
-  g.jne(unchained, Gen::T_NEAR);
+  g.jne(no, Gen::T_NEAR);
   g.mov(g.rdx, reinterpret_cast<uint64_t>(layout_.code_generation));
   g.mov(g.rdx, g.qword[g.rdx]);
   g.cmp(g.rdx, g.qword[g.rcx + static_cast<int32_t>(offsetof(Block::ChainSlot, code_generation))]);
-  g.jne(unchained, Gen::T_NEAR);
+  g.jne(no, Gen::T_NEAR);
   g.mov(g.rdx, g.qword[g.rbx + layout_.retired]);
   g.add(g.rdx, retiring);
   g.cmp(g.rdx, g.qword[g.rbx + layout_.retire_limit]);
-  g.jae(unchained, Gen::T_NEAR);
+  g.jae(no, Gen::T_NEAR);
   g.cmp(g.byte[g.rbx + layout_.stop_requested], 0);
-  g.jne(unchained, Gen::T_NEAR);
+  g.jne(no, Gen::T_NEAR);
   g.cmp(g.byte[g.rbx + layout_.interrupt_requested], 0);
-  g.jne(unchained, Gen::T_NEAR);
+  g.jne(no, Gen::T_NEAR);
   g.mov(g.qword[g.rbx + layout_.retired], g.rdx);
   g.jmp(g.qword[g.rcx + static_cast<int32_t>(offsetof(Block::ChainSlot, body))]);
+}
+
+void BlockTranslator::exit_chained(int slot, Status status, uint32_t completed) {
+  Label unchained;
+  g.mov(g.rcx, reinterpret_cast<uint64_t>(&block_.chains[slot]));
+  jump_if_chain_valid(status, completed, unchained);
   g.L(unchained);
   g.mov(g.qword[g.rbx + layout_.chain_request], g.rcx);
+  exit_with(block_result(status, completed));
+}
+
+void BlockTranslator::exit_through_jump_cache(Status status, uint32_t completed) {
+  // RAX: the target RIP (already in memory). The entry of SoftCpu::jump_cache for it.
+  static_assert(sizeof(SoftCpu::JumpCacheEntry) == 32);
+  Label miss;
+  g.mov(g.rcx, g.rax);
+  g.shr(g.rcx, 12);
+  g.xor_(g.rcx, g.rax);
+  g.and_(g.ecx, static_cast<uint32_t>(SoftCpu::kJumpCacheEntries - 1));
+  g.shl(g.ecx, 5);
+  g.lea(g.rcx, g.ptr[g.rbx + g.rcx + layout_.jump_cache]);
+  g.cmp(g.rax, g.qword[g.rcx + static_cast<int32_t>(offsetof(SoftCpu::JumpCacheEntry, rip))]);
+  g.jne(miss, Gen::T_NEAR);
+  g.add(g.rcx, static_cast<int32_t>(offsetof(SoftCpu::JumpCacheEntry, chain)));
+  jump_if_chain_valid(status, completed, miss);
+  g.L(miss);
   exit_with(block_result(status, completed));
 }
 
@@ -531,7 +554,7 @@ void BlockTranslator::branch_to_rax(bool chain) {
   if (chain) {
     exit_chained(0, Status::kBranch, index_);
   } else {
-    exit_with(block_result(Status::kBranch, index_));
+    exit_through_jump_cache(Status::kBranch, index_);
   }
   ended_ = true;
 }

@@ -49,6 +49,7 @@ struct CpuLayout {
   int32_t stop_requested = 0;
   int32_t interrupt_requested = 0;
   int32_t chain_request = 0;
+  int32_t jump_cache = 0;
   const uint64_t* code_generation = nullptr;  // the CPU's code cache's (an address)
 
   static CpuLayout of(const SoftCpu& cpu);
@@ -111,7 +112,8 @@ class BlockTranslator {
   void next_rip_to_rax();
   void check_canonical_rax(std::function<void()> undo = {});
   // `chain`: the target is a constant of this block (a relative branch), so the exit may
-  // jump straight to the successor's translation (Block::ChainSlot 0).
+  // jump straight to the successor's translation (Block::ChainSlot 0); otherwise the exit
+  // looks the target up in the CPU's jump cache.
   void branch_to_rax(bool chain);
 
   // The stack (SDM Vol. 1 6.2.5, 64-bit pushes and pops through SS). push(): RSP -= 8 and
@@ -140,6 +142,13 @@ class BlockTranslator {
   // chain slot `slot`: to the successor's translation when the slot is valid and nothing
   // asks the run loop back, else to the run loop (which fills the slot).
   void exit_chained(int slot, Status status, uint32_t completed);
+  // Leaves the block to RIP = RAX, a target known only at run time (RET): through the CPU's
+  // jump cache to that block's translation when the entry matches and is valid, else to the
+  // run loop.
+  void exit_through_jump_cache(Status status, uint32_t completed);
+  // RCX: a chain slot. Jumps to its translation when it is valid now (generations, budget,
+  // requests; RETIRED is advanced), else falls through to `no`'s jump.
+  void jump_if_chain_valid(Status status, uint32_t completed, const Xbyak::Label& no);
   struct Access {
     Access(int bytes, bool is_store, uint8_t segment_index)
         : size(bytes), store(is_store), segment(segment_index) {}
