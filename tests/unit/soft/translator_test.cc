@@ -477,6 +477,49 @@ TEST(Translator, ReturnsThroughTheJumpCache) {
   EXPECT_EQ(out.state.gpr[13], 6u + 5 + 4 + 3 + 2 + 1);  // each call saw its patched immediate
 }
 
+// Flag records that a later instruction overwrites unread are skipped: chains of producers
+// with moves and host-flag readers between them, a lazily kept producer (shift, IMUL)
+// followed by a reader (its record must stay), PUSHF reading the lazy flags, and a fault
+// after a chain (the exception sees the last producer's flags).
+TEST(Translator, DeadFlagRecordsAreSkippedOnlyWhenOverwritten) {
+  for (bool fault : {false, true}) {
+    SCOPED_TRACE(fault ? "ends in a fault" : "ends in ud2");
+    Program p;
+    Xbyak::Label loop;
+    p.mov(r8d, 40);
+    p.L(loop);
+    p.mov(rax, r8);
+    p.imul(rax, rax, 0x9e3779b1);
+    p.add(rax, rcx);
+    p.mov(rdx, rax);
+    p.sub(rdx, 5);
+    p.setz(cl);
+    p.cmovs(rsi, rdx);
+    p.xor_(rdx, rax);
+    p.shl(rax, 3);
+    p.setc(bl);  // reads the shift's lazy record
+    p.cmovo(rdi, rax);
+    p.add(rax, 1);
+    p.imul(rdx, rax);
+    p.pushfq();  // reads the IMUL's record
+    p.pop(r9);
+    p.and_(rdx, r9);
+    p.or_(r10, rdx);
+    p.test(r10d, 0x40);
+    p.setnz(r11b);
+    p.dec(r8);
+    p.jnz(loop);
+    p.add(rax, rsi);
+    p.cmp(rax, rdi);
+    if (fault) {
+      p.mov(r12, kHole);
+      p.mov(rdx, ptr[r12]);
+    }
+    p.ud2();
+    run_everywhere(p.bytes());
+  }
+}
+
 // run(budget) stops between blocks: the same count and state in every tier.
 TEST(Translator, BudgetStopsAtTheSameInstruction) {
   Program p;

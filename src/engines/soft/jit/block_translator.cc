@@ -84,8 +84,33 @@ void BlockTranslator::prologue() {
 void BlockTranslator::translate_instruction() {
   insn_ = &block_.insns[index_];
   form_ = insn_->form == kInvalidForm ? nullptr : &Decoder::instance().form(insn_->form);
+  record_dead_ = flags_overwritten_after(index_);
   if (form_ != nullptr && emit_inline(*this)) return;
   call_semantics();
+}
+
+// Whether the flags instruction `index` records are overwritten, unread, before anything
+// could observe them: a following instruction overwrites all six, with only instructions
+// that neither fault nor leave the block in between, none of which reads the lazy flags
+// (CMOVcc and SETcc may: they read the host's flags when the producer left them live).
+bool BlockTranslator::flags_overwritten_after(size_t index) const {
+  const FlagEffect own = inline_flag_effect(block_.insns[index]);
+  if (own != FlagEffect::kOverwritesLive && own != FlagEffect::kOverwritesLazy) return false;
+  for (size_t next = index + 1; next < block_.insns.size(); ++next) {
+    switch (inline_flag_effect(block_.insns[next])) {
+      case FlagEffect::kOverwritesLive:
+      case FlagEffect::kOverwritesLazy:
+        return true;
+      case FlagEffect::kPreserves:
+        break;
+      case FlagEffect::kReads:
+        if (own != FlagEffect::kOverwritesLive) return false;
+        break;
+      case FlagEffect::kOther:
+        return false;
+    }
+  }
+  return false;
 }
 
 void BlockTranslator::sync_rip(int64_t offset) {
@@ -480,6 +505,7 @@ void BlockTranslator::store(const OperandSpec& spec, int size, const Reg64& src)
 
 void BlockTranslator::record_flags(FlagOp op, int size, const Reg64& result, const Reg64& src1,
                                    const Reg64& src2) {
+  if (record_dead_) return;
   g.mov(g.qword[g.rbx + layout_.flag_field(offsetof(LazyFlags, result))], result);
   g.mov(g.qword[g.rbx + layout_.flag_field(offsetof(LazyFlags, src1))], src1);
   g.mov(g.qword[g.rbx + layout_.flag_field(offsetof(LazyFlags, src2))], src2);
@@ -490,6 +516,7 @@ void BlockTranslator::record_flags(FlagOp op, int size, const Reg64& result, con
 }
 
 void BlockTranslator::record_carry_in(const Reg64& carry) {
+  if (record_dead_) return;
   g.mov(g.qword[g.rbx + layout_.flag_field(offsetof(LazyFlags, carry_in))], carry);
 }
 

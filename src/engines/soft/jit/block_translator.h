@@ -136,6 +136,7 @@ class BlockTranslator {
   void prologue();
   void translate_instruction();
   void call_semantics();
+  bool flags_overwritten_after(size_t index) const;
   void sync_rip(int64_t offset);
   void exit_with(uint64_t result);
   // Leaves the block with `status` after `completed` instructions, RIP already set, through
@@ -172,10 +173,11 @@ class BlockTranslator {
   const Insn* insn_ = nullptr;
   const FormSpec* form_ = nullptr;
   uint32_t index_ = 0;
-  int64_t offset_ = 0;       // this instruction's offset from the block's first byte
-  int64_t rip_synced_ = 0;   // RIP in memory = block start + rip_synced_
-  bool flags_live_ = false;  // host RFLAGS hold the guest's status flags
-  bool ended_ = false;       // an inline branch ended the block
+  int64_t offset_ = 0;        // this instruction's offset from the block's first byte
+  int64_t rip_synced_ = 0;    // RIP in memory = block start + rip_synced_
+  bool flags_live_ = false;   // host RFLAGS hold the guest's status flags
+  bool record_dead_ = false;  // this instruction's flag record is overwritten unread
+  bool ended_ = false;        // an inline branch ended the block
   Xbyak::Label epilogue_;
   std::vector<std::function<void()>> stubs_;
 };

@@ -357,12 +357,72 @@ std::vector<Resolved> resolve_all() {
   return resolved;
 }
 
+const Resolved& resolve(const Insn& insn) {
+  static const std::vector<Resolved> resolved = resolve_all();
+  static const Resolved none;
+  return insn.form < resolved.size() ? resolved[insn.form] : none;
+}
+
+// A register or immediate operand the emitters load and store without touching memory.
+bool register_operand(const Insn& insn, const OperandSpec& op) {
+  const bool gp_size = is_gp_size(op.size) || op.kind == OperandKind::kOne;
+  switch (op.kind) {
+    case OperandKind::kE:
+      return gp_size && !insn.has_memory;
+    case OperandKind::kG:
+    case OperandKind::kR:
+    case OperandKind::kZ:
+    case OperandKind::kAcc:
+    case OperandKind::kI:
+    case OperandKind::kOne:
+      return gp_size;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 bool emit_inline(BlockTranslator& t) {
-  static const std::vector<Resolved> resolved = resolve_all();
-  const Resolved& r = resolved[t.insn().form];
+  const Resolved& r = resolve(t.insn());
   return r.form != nullptr && r.form->emit(t, *r.form, r.condition);
+}
+
+FlagEffect inline_flag_effect(const Insn& insn) {
+  const Resolved& r = resolve(insn);
+  if (r.form == nullptr || (insn.prefixes & prefix::kLock)) return FlagEffect::kOther;
+  const OperandList& ops = Decoder::instance().form(insn.form).operand_list;
+  auto all_registers = [&] {
+    for (size_t i = 0; i < ops.count; ++i) {
+      if (!register_operand(insn, ops[i])) return false;
+    }
+    return true;
+  };
+  const Emitter emit = r.form->emit;
+  if (emit == emit_nothing) return FlagEffect::kPreserves;
+  if (emit == emit_lea) {
+    return insn.base == kRipRelative ? FlagEffect::kOther : FlagEffect::kPreserves;
+  }
+  if (!all_registers()) return FlagEffect::kOther;
+  if (emit == emit_move && ops.count == 2) return FlagEffect::kPreserves;
+  if ((emit == emit_cmov && ops.count == 2) || (emit == emit_setcc && ops.count == 1)) {
+    return FlagEffect::kReads;
+  }
+  if (emit == emit_binary && ops.count == 2 && r.form->flag_op != FlagOp::kAdc &&
+      r.form->flag_op != FlagOp::kSbb) {
+    return FlagEffect::kOverwritesLive;
+  }
+  if (emit == emit_shift && ops.count == 2) {
+    const int count = ops[1].kind == OperandKind::kOne ? 1 : static_cast<int>(insn.imm & 0xff);
+    if (ops[1].kind != OperandKind::kOne && ops[1].kind != OperandKind::kI)
+      return FlagEffect::kOther;
+    return (count & (insn.opsize == 8 ? 63 : 31)) != 0 ? FlagEffect::kOverwritesLazy
+                                                       : FlagEffect::kOther;
+  }
+  if (emit == emit_multiply && ops.count >= 2 && insn.opsize != 1) {
+    return FlagEffect::kOverwritesLazy;
+  }
+  return FlagEffect::kOther;
 }
 
 }  // namespace cella::soft::jit
