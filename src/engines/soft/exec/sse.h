@@ -63,15 +63,10 @@ inline Vec<N> lanewise(const Vec<N>& a, const Vec<N>& b, F f) {
 
 // Bytes of a vector operand of the given size code (SDM Vol. 2D A.2.2).
 constexpr size_t vector_bytes(OperandSize size) {
+  if (const int bytes = fixed_size_bytes(size)) return static_cast<size_t>(bytes);
   switch (size) {
-    case OperandSize::kB:
-      return 1;
-    case OperandSize::kW:
-      return 2;
-    case OperandSize::kD:
     case OperandSize::kSs:
       return 4;
-    case OperandSize::kQ:
     case OperandSize::kSd:
     case OperandSize::kPi:
       return 8;
