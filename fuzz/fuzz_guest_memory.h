@@ -4,7 +4,9 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
+#include "fuzz/fuzz_input.h"
 #include "memory/guest_memory.h"
 
 namespace cella::fuzzing {
@@ -24,6 +26,15 @@ inline void set_up_guest_memory(memory::GuestMemory& memory, const FuzzRamLayout
   memory.set_dma_write_observer([&memory](uint64_t physical, uint64_t bytes) {
     if (memory.host_range(physical, bytes) == nullptr) __builtin_trap();
   });
+}
+
+// The "write bytes" step of the virtio targets: a 16-bit address, a length byte, the bytes;
+// writes outside RAM are the guest's own business and are ignored.
+inline void write_input_bytes(memory::GuestMemory& memory, FuzzInput& input) {
+  const uint64_t address = input.u16();
+  std::vector<uint8_t> bytes(input.u8());
+  for (uint8_t& b : bytes) b = input.u8();
+  (void)memory.write(address, bytes);
 }
 
 }  // namespace cella::fuzzing

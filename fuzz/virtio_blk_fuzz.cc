@@ -203,13 +203,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       case kDriverOk:
         common_write(t, common::kDeviceStatus, t.status() | status::kDriverOk, 1);
         break;
-      case kWriteBytes: {
-        const uint64_t address = input.u16();
-        std::vector<uint8_t> bytes(input.u8());
-        for (uint8_t& b : bytes) b = input.u8();
-        (void)memory.write(address, bytes);
+      case kWriteBytes:
+        fuzzing::write_input_bytes(memory, input);
         break;
-      }
       case kWriteDescriptor: {
         const uint16_t index = input.u8();
         const uint64_t addr = input.u16();

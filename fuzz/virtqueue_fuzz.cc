@@ -97,13 +97,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (queue.enable(l, event_idx).ok()) in_flight.clear();
         break;
       }
-      case kWriteBytes: {
-        const uint64_t address = input.u16();
-        std::vector<uint8_t> bytes(input.u8());
-        for (uint8_t& b : bytes) b = input.u8();
-        (void)memory.write(address, bytes);
+      case kWriteBytes:
+        fuzzing::write_input_bytes(memory, input);
         break;
-      }
       case kWriteDescriptor: {
         const uint64_t at = layout.descriptors + ring::kDescriptorSize * input.u8();
         uint8_t d[ring::kDescriptorSize] = {};

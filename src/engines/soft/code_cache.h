@@ -115,7 +115,6 @@ class CodeCache {
   // to make room (the caller must look its block up again); true otherwise, translated or not
   // (a host without executable memory disables translation).
   bool translate(const SoftCpu& cpu, Block& block);
-  const TranslationPolicy& policy() const { return policy_; }
 
   size_t block_count() const { return blocks_.size(); }
   uint64_t translated_blocks() const { return translated_; }

@@ -72,7 +72,8 @@ struct SoftCpu {
   CodeCache& code;
   const x86::CpuidPolicy& cpuid;
   CpuEnvironment environment;
-  uint64_t retired = 0;                        // instructions completed
+  uint64_t retired = 0;     // instructions completed
+  uint64_t dispatches = 0;  // blocks the run loop started (not those reached by chaining)
   ExitReason exit_reason = ExitReason::kNone;  // set by semantics that return Status::kExit
   const char* exit_detail = "";                // kUnsupported: what
   std::atomic<bool> stop_requested{false};

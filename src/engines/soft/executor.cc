@@ -180,6 +180,7 @@ ExitReason SoftCpu::run(uint64_t budget) {
       }
       unfilled = nullptr;
     }
+    ++dispatches;
     uint64_t result;
     if (block->translated != nullptr) {
       jump_cache[jump_cache_index(rip)] = JumpCacheEntry{

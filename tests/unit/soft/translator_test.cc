@@ -39,6 +39,7 @@ struct Outcome {
   std::vector<uint8_t> data;
   uint64_t flushes = 0;
   uint64_t translated = 0;
+  uint64_t dispatches = 0;  // blocks started by the run loop
 };
 
 struct Options {
@@ -69,6 +70,7 @@ Outcome run(const std::vector<uint8_t>& code, TranslationPolicy policy, const Op
   out.data.assign(memory.host(data), memory.host(data) + 4 * 4096);
   out.flushes = cache.translation_flushes();
   out.translated = cache.translated_blocks();
+  out.dispatches = cpu.dispatches;
   return out;
 }
 
@@ -433,6 +435,7 @@ TEST(Translator, ChainedBlocksStopForFlushesAndRequests) {
   EXPECT_EQ(cpu.run(), ExitReason::kStopRequest);
   stopper.join();
   EXPECT_EQ(cpu.retired, 2 * cpu.gpr[0]);
+  EXPECT_LT(cpu.dispatches * 100, cpu.retired);  // the loop jumped to itself, chained
 }
 
 // Returns go through the CPU's jump cache: a recursive Fibonacci (thousands of returns to a
@@ -473,6 +476,9 @@ TEST(Translator, ReturnsThroughTheJumpCache) {
   p.movzx(eax, al);
   p.ret();
   const Outcome out = run_everywhere(p.bytes());
+  // Calls chain and returns jump through the cache: the run loop starts few of the blocks.
+  const Outcome translated = run(p.bytes(), kTranslateAtOnce, {});
+  EXPECT_LT(translated.dispatches * 10, out.dispatches);
   EXPECT_EQ(out.state.gpr[12], 610u);                    // fib(15)
   EXPECT_EQ(out.state.gpr[13], 6u + 5 + 4 + 3 + 2 + 1);  // each call saw its patched immediate
 }
