@@ -107,10 +107,10 @@ class BlockTranslator {
   // RIP = this instruction's RIP + length + displacement, checked canonical.
   void branch_relative(int64_t displacement);
   // The pieces of control transfers: RAX = the relative target, or the next instruction's
-  // RIP; #GP(0) (after `undo`) unless RAX is canonical; RIP = RAX, ending the block.
+  // RIP; #GP(0) unless RAX is canonical; RIP = RAX, ending the block.
   void relative_target_to_rax(int64_t displacement);
   void next_rip_to_rax();
-  void check_canonical_rax(std::function<void()> undo = {});
+  void check_canonical_rax();
   // `chain`: the target is a constant of this block (a relative branch), so the exit may
   // jump straight to the successor's translation (Block::ChainSlot 0); otherwise the exit
   // looks the target up in the CPU's jump cache.

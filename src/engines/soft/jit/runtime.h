@@ -9,6 +9,12 @@
 
 namespace cella::soft::jit {
 
+// The address translated code calls (MOV RAX, imm64; CALL RAX).
+template <class F>
+uint64_t address_of(F* function) {
+  return reinterpret_cast<uint64_t>(function);
+}
+
 // A load's value and whether it succeeded (returned in RAX:RDX).
 struct LoadResult {
   uint64_t value;
